@@ -9,7 +9,8 @@ TORCH := torch==2.13.0
 PIP := $(BIN)/pip --disable-pip-version-check -q
 JOBS ?= 2
 
-.PHONY: install test export-check nbtest pytest reproduce docs lab chromium bench clean
+
+.PHONY: readme install test export-check nbtest pytest reproduce docs lab chromium bench clean
 
 install: $(STAMP)
 
@@ -34,6 +35,7 @@ export-check: install
 	$(BIN)/nbdev_export
 	@git diff --exit-code --stat -- kolit || { echo "kolit/ differs from the notebooks: run nbdev_export and commit kolit/"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- kolit | grep -v __pycache__)" || { echo "nbdev_export created files that are not committed:"; git status --porcelain -- kolit; exit 1; }
+	$(BIN)/python scripts/make_readme.py --check
 
 nbtest: install
 	$(BIN)/nbdev_test --n_workers $(JOBS) --do_print --timing
@@ -42,6 +44,9 @@ pytest: install chromium
 	$(BIN)/python -m pytest -q tests
 
 test: install export-check nbtest pytest
+
+readme: install
+	$(BIN)/python scripts/make_readme.py
 
 reproduce: install
 	$(BIN)/kolit reproduce --out reports

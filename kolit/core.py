@@ -6,7 +6,7 @@
 __all__ = ['SNR_CONVENTIONS', 'INV_VAR_OFFSET_DB', 'CHANNELS', 'BER_COLUMNS', 'snr_to_sigma', 'sigma_to_snr', 'convert_snr',
            'esn0_to_ebn0', 'bpsk', 'hard_decision', 'llr_awgn', 'resolve_device', 'make_generator', 'random_bits',
            'AWGN', 'RayleighFast', 'Bursty', 'get_channel', 'BERPoint', 'clopper_pearson', 'ber_point', 'BERTable',
-           'simulate_ber', 'code_transceiver', 'ber_figure']
+           'simulate_ber', 'code_transceiver', 'snr_at_error_rate', 'ber_figure']
 
 # %% ../nbs/00_core.ipynb #d4d65ad8
 import math
@@ -299,6 +299,21 @@ def code_transceiver(encode: Callable,  # bits (batch, k) -> symbols (batch, n),
         y = ch(encode(bits), snr_db, generator)
         return bits, decode(y, ch.llr(y, snr_db))
     return transceiver
+
+# %% ../nbs/00_core.ipynb #c99600b1
+def snr_at_error_rate(table,  # BERTable (or list of BERPoint), SNR ascending
+                      target: float,  # error rate to reach, e.g. 1e-4
+                      metric: str = "ber",  # "ber" or "bler"
+                     ) -> float:
+    "SNR (dB) at which a decreasing error-rate curve crosses `target` (log-linear interpolation)."
+    if metric not in ("ber", "bler"): raise ValueError(f"metric must be 'ber' or 'bler', got {metric!r}")
+    if not 0 < target < 1: raise ValueError(f"target must be in (0, 1), got {target}")
+    pts = sorted(((p.snr_db, getattr(p, metric)) for p in table), key=lambda t: t[0])
+    for (s0, e0), (s1, e1) in zip(pts, pts[1:]):
+        if e0 >= target >= e1 > 0 and e0 > 0 and e0 != e1:
+            t = (math.log10(e0) - math.log10(target)) / (math.log10(e0) - math.log10(e1))
+            return s0 + t * (s1 - s0)
+    return float("nan")
 
 # %% ../nbs/00_core.ipynb #221972e1
 def ber_figure(curves: dict,  # label -> BERTable (or list of BERPoint)
