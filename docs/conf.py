@@ -26,6 +26,7 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 nb_execution_mode = "off"
 nb_output_stderr = "remove"  # warnings and progress bars are noise on a docs page
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # text/markdown outputs (BERTable tables, math) as MyST, not bare CommonMark
 nb_ipywidgets_js = {}  # the default loads require.js and the widget manager from CDNs
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3

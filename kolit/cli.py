@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help=f"print a JSON list of rows with keys {', '.join(BER_COLUMNS)}")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    c = sub.add_parser("cqt", help="coefficients of the cubic/quadratic (or quartic) transforms of a non-linearity")
+    c.add_argument("--g", required=True, help="linear | sigmoid | relu")
+    c.add_argument("--sigma", type=finite_float, required=True, help="noise standard deviation σ > 0")
+    c.add_argument("--order", type=int, choices=[3, 4], default=3, help="3: P3, P2 (alpha, beta, gamma); 4: Q4, Q2 (+ delta)")
+    c.add_argument("--json", action="store_true", help="print a JSON object")
+
     r = sub.add_parser("reproduce", help="recompute the thesis's figures and tables; write reports/")
     r.add_argument("--out", default="reports", help="folder for the report and the offline HTML plots")
     r.add_argument("--only", nargs="*", default=None, help="keys of the reproductions to run (default: all)")
@@ -109,6 +115,13 @@ def _run(args, parser):
         table = ber_command(args.code, args.decoder, args.snr, args.max_codewords, args.target_block_errors,
                             args.batch_size, args.seed, args.channel, args.device, progress=not args.no_progress)
         print(json.dumps(table.to_records()) if args.json else table.to_markdown())
+    elif args.command == "cqt":
+        from kolit.cqt import cqt_command
+        try: coef = cqt_command(args.g, args.sigma, args.order)
+        except ValueError as e:
+            first = str(e).split()[0]  # the library's messages start with the parameter's name
+            raise CLIError("--" + (first if first in ("g", "sigma", "order") else "g"), str(e)) from None
+        print(json.dumps(coef) if args.json else "\n".join(f"{k:6s} {v: .6g}" for k, v in coef.items()))
     elif args.command == "reproduce":
         from kolit.reproduce import run_reproductions, REPRODUCTIONS, load_reproductions
         load_reproductions()

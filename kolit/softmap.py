@@ -4,14 +4,14 @@
 
 # %% auto #0
 __all__ = ['METHODS', 'MAX_BRUTE_K', 'codebook', 'linear_encode', 'map_decode', 'fht', 'rm1_map', 'rm1_map_message', 'soft_map',
-           'rm1_soft_map', 'llr_scatter_figure']
+           'rm1_soft_map', 'maxlog_error_figure']
 
-# %% ../nbs/06_soft_map.ipynb #78f48c61
+# %% ../nbs/06_soft_map.ipynb #d0220ebd
 import math
 
 import torch
 
-# %% ../nbs/06_soft_map.ipynb #da291884
+# %% ../nbs/06_soft_map.ipynb #3fe86231
 METHODS = ("exact", "maxlog")  # Soft-MAP: log-sum-exp (Eq. C.4) or its max-log approximation (Eq. C.6)
 MAX_BRUTE_K = 20  # default limit on k for brute-force decoders, which enumerate 2^k codewords
 
@@ -54,11 +54,10 @@ def _as_generator(G,  # (k, n) generator matrix of 0/1 (tensor, array or nested 
     if k > max_k:
         raise ValueError(f"G has k={k} rows; brute force enumerates 2^k codewords and accepts k <= max_k={max_k} "
                          f"(raise max_k, or use rm1_soft_map / rm1_map for RM(m, 1))")
-    if like is not None: G = G.to(device=like.device, dtype=like.dtype)
-    else: G = G.to(torch.get_default_dtype())
-    return G
+    if like is not None: return G.to(device=like.device, dtype=like.dtype)
+    return G if G.is_floating_point() else G.to(torch.get_default_dtype())
 
-# %% ../nbs/06_soft_map.ipynb #c5603db6
+# %% ../nbs/06_soft_map.ipynb #d0a5bd15
 def _index_bits(idx: torch.Tensor,  # (...) integer message indices
                 k: int,  # bits per message
                ) -> torch.Tensor:  # (..., k) long bits, most significant first
@@ -68,7 +67,7 @@ def _index_bits(idx: torch.Tensor,  # (...) integer message indices
 
 def codebook(G,  # (k, n) generator matrix of 0/1
              max_k: int = MAX_BRUTE_K,  # refuse codes with more than 2^max_k codewords
-            ) -> tuple:  # messages (2^k, k) and codewords (2^k, n), float bits, in enumeration order
+            ) -> tuple:  # messages (2^k, k), codewords (2^k, n): bits in G's float dtype (or the default) and device
     "All messages of a linear code and their codewords c = uG mod 2."
     G = _as_generator(G, max_k=max_k)
     k = G.shape[0]
@@ -86,13 +85,13 @@ def linear_encode(bits: torch.Tensor,  # (..., k) message bits in {0., 1.}
     return torch.remainder(bits.to(G.dtype) @ G, 2)
 
 
-def _default_chunk(batch: int, width: int, total: int, chunk_size) -> int:
-    "Codewords per chunk: about 2^24 floats of scratch (batch × chunk × width), at least 1."
+def _default_chunk(per_codeword: int, total: int, chunk_size) -> int:
+    "Codewords per chunk: about 2^24 floats of scratch (per_codeword floats per codeword), at least 1."
     if chunk_size is not None:
         if not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
         return min(chunk_size, total)
-    return max(1, min(total, 2**24 // max(1, batch * width)))
+    return max(1, min(total, 2**24 // max(1, per_codeword)))
 
 
 def map_decode(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1)
@@ -106,7 +105,7 @@ def map_decode(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1)
     k, n = G.shape
     lead, flat = llr.shape[:-1], llr.reshape(-1, n)  # (B, n)
     B, total = flat.shape[0], 2**k
-    chunk = _default_chunk(B, n, total, chunk_size)
+    chunk = _default_chunk(B + n, total, chunk_size)  # scores (B, C) and codewords (C, n)
     best = torch.full((B,), -math.inf, dtype=llr.dtype, device=llr.device)  # running max of ⟨l, s⟩
     arg = torch.zeros(B, dtype=torch.long, device=llr.device)  # its message index
     with torch.no_grad():
@@ -120,21 +119,38 @@ def map_decode(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1)
             arg = torch.where(better, idx[i], arg)
     return _index_bits(arg, k).to(llr.dtype).reshape(*lead, k)
 
-# %% ../nbs/06_soft_map.ipynb #8fe95d2b
+# %% ../nbs/06_soft_map.ipynb #c7423f4a
+def _fht_forward(x: torch.Tensor) -> torch.Tensor:
+    "The butterflies of `fht`, written alternately into two buffers (no autograd; x is not modified)."
+    n, lead = x.shape[-1], x.shape[:-1]
+    if n == 1: return x.clone()
+    src, bufs, i, h = x.contiguous(), [None, None], 0, 1
+    while h < n:  # stage t pairs the indices that differ in bit t (h = 2^t)
+        if bufs[i] is None: bufs[i] = torch.empty_like(src)
+        a = src.view(*lead, n // (2 * h), 2, h)  # (..., n/2h, 2, h)
+        b = bufs[i].view(*lead, n // (2 * h), 2, h)
+        torch.add(a[..., 0, :], a[..., 1, :], out=b[..., 0, :])
+        torch.sub(a[..., 0, :], a[..., 1, :], out=b[..., 1, :])
+        src, i, h = bufs[i], 1 - i, 2 * h
+    return src
+
+
+class _FHT(torch.autograd.Function):
+    "x ↦ xH is linear and H is symmetric, so its backward is the same transform."
+    @staticmethod
+    def forward(ctx, x): return _fht_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad): return _FHT.apply(grad)
+
+
 def fht(x: torch.Tensor,  # (..., n) real vectors, n a power of 2
        ) -> torch.Tensor:  # (..., n) x @ H = H x, H the n×n Sylvester Hadamard matrix
-    "Unnormalised fast Walsh–Hadamard transform along the last dimension, O(n log n)."
-    m = _check_llr(x, "x")
-    n, lead = x.shape[-1], x.shape[:-1]
-    h = 1
-    for _ in range(m):  # stage t pairs the indices that differ in bit t
-        y = x.reshape(*lead, n // (2 * h), 2, h)  # (..., n/2h, 2, h)
-        a, b = y[..., 0, :], y[..., 1, :]  # (..., n/2h, h) each
-        x = torch.stack((a + b, a - b), dim=-2).reshape(*lead, n)  # (..., n)
-        h *= 2
-    return x
+    "Unnormalised fast Walsh–Hadamard transform along the last dimension, O(n log n), differentiable."
+    _check_llr(x, "x")
+    return _FHT.apply(x)
 
-# %% ../nbs/06_soft_map.ipynb #7975fffd
+# %% ../nbs/06_soft_map.ipynb #b7d1241f
 def _rm1_argmax(llr):
     "FHT MAP of RM(m, 1): (a*, constant bit), each (...,) long."
     w = fht(llr)  # (..., n) correlations ⟨l, h_a⟩
@@ -162,7 +178,7 @@ def rm1_map_message(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1), n
     a, c = _rm1_argmax(llr)
     return torch.cat((_index_bits(a, m), c[..., None]), -1).to(llr.dtype)
 
-# %% ../nbs/06_soft_map.ipynb #170da8a3
+# %% ../nbs/06_soft_map.ipynb #5187393d
 def soft_map(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1)
              G,  # (k, n) generator matrix of 0/1
              method: str = "exact",  # "exact" (Eq. C.4, log-sum-exp) or "maxlog" (Eq. C.6)
@@ -176,7 +192,7 @@ def soft_map(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1)
     k, n = G.shape
     lead, flat = llr.shape[:-1], llr.reshape(-1, n)  # (B, n)
     B, total = flat.shape[0], 2**k
-    chunk = _default_chunk(B, max(n, k), total, chunk_size)
+    chunk = _default_chunk(2 * B * k + B + n, total, chunk_size)  # masked (B, C, k) ×2, scores, codewords
     neg = torch.finfo(llr.dtype).min  # stands for log 0 without producing inf - inf
     run = [None, None]  # running LSE (or max) over codewords with u_i = 0 and u_i = 1, each (B, k)
     for start in range(0, total, chunk):
@@ -194,7 +210,23 @@ def soft_map(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1)
                 run[b] = part if run[b] is None else torch.maximum(run[b], part)
     return (run[0] - run[1]).reshape(*lead, k)
 
-# %% ../nbs/06_soft_map.ipynb #71ab83d1
+# %% ../nbs/06_soft_map.ipynb #c53690e6
+def _marginals(g: torch.Tensor,  # (B, 2^m) values indexed by a
+               m: int,  # number of digits of a
+               reduce,  # (x, dim) -> x reduced over dim: logsumexp or amax
+              ) -> torch.Tensor:  # (B, m, 2): [:, i, b] = reduce of g over {a : digit i of a (MSB first) = b}
+    "Reduce g over each half-space of its index, for all m digits at once, in O(2^m) work."
+    out = []
+    def split(x, h):  # x (B, 2^h) over the digits still to be separated
+        if h == 1: out.append(x); return
+        left = h // 2
+        y = x.reshape(x.shape[0], 1 << left, 1 << (h - left))  # (B, high digits, low digits)
+        split(reduce(y, 2), left)  # marginalise the low digits; recurse on the high ones
+        split(reduce(y, 1), h - left)
+    if m: split(g, m)
+    return torch.stack(out, 1) if out else g.new_zeros(g.shape[0], 0, 2)
+
+
 def rm1_soft_map(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1), n = 2^m
                  method: str = "exact",  # "exact" (Eq. C.4, log-sum-exp) or "maxlog" (Eq. C.6)
                  scale: float = 0.5,  # metric scale·⟨l, s⟩: 0.5 true posterior, 1.0 Eqs. C.4/C.6 as printed
@@ -204,38 +236,37 @@ def rm1_soft_map(llr: torch.Tensor,  # (..., n) channel LLRs log P(0)/P(1), n = 
     n, lead = llr.shape[-1], llr.shape[:-1]
     w = scale * fht(llr.reshape(-1, n))  # (B, n) metrics of +h_a; those of −h_a are −w
     if method == "exact":
-        reduce = lambda x, dims: x.logsumexp(dims)
+        reduce = lambda x, dim: x.logsumexp(dim)
         g = torch.logaddexp(w, -w)  # (B, n) both signs of h_a
     else:
-        reduce = lambda x, dims: x.amax(dims)
+        reduce = lambda x, dim: x.amax(dim)
         g = w.abs()
-    out = []
-    for t in range(m - 1, -1, -1):  # message order: bit m−1 of a first
-        gt = g.reshape(-1, n >> (t + 1), 2, 1 << t)  # (B, n/2^{t+1}, bit_t(a), 2^t)
-        out.append(reduce(gt[:, :, 0], (1, 2)) - reduce(gt[:, :, 1], (1, 2)))  # (B,)
-    out.append(reduce(w, (1,)) - reduce(-w, (1,)))  # constant bit
-    return torch.stack(out, -1).reshape(*lead, m + 1)
+    digits = _marginals(g, m, reduce)  # (B, m, 2)
+    const = reduce(w, 1) - reduce(-w, 1)  # (B,)
+    return torch.cat((digits[..., 0] - digits[..., 1], const[:, None]), -1).reshape(*lead, m + 1)
 
-# %% ../nbs/06_soft_map.ipynb #f480aa1c
-def llr_scatter_figure(points: dict,  # label -> (exact, maxlog), two tensors of the same shape
-                       bound: float = None,  # draw the band |maxlog − exact| ≤ bound (e.g. (k−1) ln 2)
-                       title: str = "Max-log versus exact Soft-MAP LLRs",  # figure title
-                      ):
-    "A plotly scatter of max-log against exact Soft-MAP LLRs, one trace per label, with the diagonal."
+# %% ../nbs/06_soft_map.ipynb #3c2a0c7a
+def maxlog_error_figure(points: dict,  # label -> (exact, maxlog), two tensors of LLRs of the same shape
+                        bound: float = None,  # draw the band |maxlog − exact| ≤ bound, e.g. (k−1) ln 2
+                        title: str = "Error of the max-log approximation",  # figure title
+                       ):
+    "A plotly scatter of max-log minus exact Soft-MAP LLRs against the exact LLRs, one trace per label."
     import plotly.graph_objects as go
     fig = go.Figure()
     lo = hi = 0.0
     for label, (exact, maxlog) in points.items():
-        ex, ml = exact.detach().flatten().cpu().tolist(), maxlog.detach().flatten().cpu().tolist()
-        if len(ex) != len(ml): raise ValueError(f"points[{label!r}]: exact and maxlog must have the same size")
-        lo, hi = min([lo, *ex]), max([hi, *ex])
-        fig.add_trace(go.Scatter(x=ex, y=ml, mode="markers", name=label, marker=dict(size=4, opacity=0.6)))
-    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="max-log = exact",
-                             line=dict(color="black", dash="dash")))
+        if exact.shape != maxlog.shape:
+            raise ValueError(f"points[{label!r}]: exact and maxlog must have the same shape, "
+                             f"got {tuple(exact.shape)} and {tuple(maxlog.shape)}")
+        ex = exact.detach().flatten().cpu()
+        err = (maxlog.detach().flatten().cpu() - ex)
+        lo, hi = min(lo, ex.min().item()), max(hi, ex.max().item())
+        fig.add_trace(go.Scatter(x=ex.tolist(), y=err.tolist(), mode="markers", name=label,
+                                 marker=dict(size=4, opacity=0.5)))
     if bound is not None:
         for sgn in (1, -1):
-            fig.add_trace(go.Scatter(x=[lo, hi], y=[lo + sgn * bound, hi + sgn * bound], mode="lines",
-                                     name=f"±{bound:.2f}", showlegend=sgn > 0, line=dict(color="gray", dash="dot")))
-    fig.update_layout(title=title, xaxis_title="exact LLR (Eq. C.4)", yaxis_title="max-log LLR (Eq. C.6)",
+            fig.add_trace(go.Scatter(x=[lo, hi], y=[sgn * bound] * 2, mode="lines", showlegend=sgn > 0,
+                                     name=f"±(k−1) ln 2 = ±{bound:.2f}", line=dict(color="gray", dash="dot")))
+    fig.update_layout(title=title, xaxis_title="exact LLR (Eq. C.4)", yaxis_title="max-log − exact (Eq. C.6 − C.4)",
                       template="plotly_white")
     return fig

@@ -8,12 +8,15 @@
    `nbs/`, skipping `#| eval: false`, `nbdev_export()` and cells flagged with settings.ini's
    `tst_flags`, e.g. `#| slow`: those keep the outputs they were committed with), then **process**
    it with nbdev's own doc processors (`FilterDefaults`: hides `#| hide` cells, adds `show_doc`
-   for exported names), which is what `nbdev.serve.proc_nbs` runs. Result: `_proc/<name>.ipynb`.
+   for exported names), which is what `nbdev.serve.proc_nbs` runs, with one change: show_doc is
+   rendered in the shell that ran the notebook (nbdev would re-run the exported cells and every cell
+   containing an import in a fresh shell, which fails on cells that mix an import with code that
+   uses earlier variables). Result: `_proc/<name>.ipynb`.
    Each notebook runs in a fresh process (at most `--jobs`, default 2, at a time), and the result is
    reused while the notebook, the `kolit/` sources, settings.ini and the tool versions are unchanged.
 3. **MathJax 3** is copied from a cache, `docs_build/mathjax/` (git-ignored, kept by `make clean`);
    the first build fills it with `npm pack mathjax@3`.
-4. **Bridge** `_proc/` to a Sphinx source folder (`_proc/_site/`): nbdev's YAML front matter back to
+4. **Bridge** `_proc/` to a Sphinx source folder (`_proc/_sphinx/src/`): nbdev's YAML front matter back to
    `# Title` / `> description`, `show_doc` outputs (`#| output: asis`) to markdown API blocks,
    `#| echo: false` to myst-nb's `remove-input`, plotly figures to plain HTML that uses the one
    local `_static/plotly.min.js` (inline plotly.js bundles and CDN MathJax tags are dropped),
@@ -39,7 +42,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE_VERSION = "1"  # bump to invalidate every cached executed notebook
+CACHE_VERSION = "3"  # bump to invalidate every cached executed notebook
 MATHJAX_SPEC = "mathjax@3"
 # The parts of MathJax's es5 build a page can load: the combined component, then what it loads lazily.
 MATHJAX_KEEP = ("tex-mml-chtml.js", "output/chtml/fonts/", "input/tex/extensions/", "input/mml/",
@@ -85,6 +88,34 @@ def _cache_key(nb_path, root, skip_flags):
     return h.hexdigest()
 
 
+def _filter_in_shell(shell):
+    "nbdev's doc processors (`FilterDefaults`), with `exec_show_docs` rendering show_doc in `shell`."
+    from fastcore.basics import str2bool
+    from nbdev.processors import FilterDefaults, _is_showdoc, exec_show_docs
+
+    class exec_show_docs_in_shell(exec_show_docs):
+        """nbdev's `exec_show_docs` re-runs the exported cells and every cell with an import in a fresh shell,
+        then the show_doc cells; `shell` has already run the whole notebook, so only show_doc cells run here."""
+        def begin(self):
+            self.k = shell
+            self.k.run_cell("from nbdev.showdoc import show_doc")
+
+        def __call__(self, cell):
+            if not self.nb.has_docs_ or cell.cell_type != "code" or not _is_showdoc(cell): return
+            if str2bool(getattr(self.nb, "frontmatter_", {}).get("skip_showdoc", False)): return
+            self.k.cell(cell)
+            if self.k.exc: raise RuntimeError(f"show_doc failed in cell {cell.idx_}:\n{cell.source}") from self.k.exc
+
+        def end(self): pass  # widget state is dropped by the bridge anyway
+
+    exec_show_docs_in_shell.__name__ = "exec_show_docs"  # so that settings.ini's skip_procs still applies
+
+    class FilterInShell(FilterDefaults):
+        def base_procs(self):
+            return [exec_show_docs_in_shell if p is exec_show_docs else p for p in super().base_procs()]
+    return FilterInShell()
+
+
 def execute_and_process(job):
     "Worker: run one notebook like nbdev_test, then nbdev's doc processors; write the result to `dst`."
     src, dst, root, skip_flags, threads = job
@@ -96,11 +127,9 @@ def execute_and_process(job):
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
     from nbdev.process import extract_directives
-    from nbdev.processors import FilterDefaults
-    from nbdev.serve_drv import exec_nb
 
     t0 = time.time()
-    nb = read_nb(src)
+    nb = read_nb(src)  # nb.path_ = src: nbdev derives the front matter's `output-file` (core.html) from it
     flags = set(skip_flags)
 
     def skip(cell):  # nbdev.test.test_nb's rule
@@ -112,18 +141,20 @@ def execute_and_process(job):
 
     shell = CaptureShell(src)
     nbs_dir = root / read_settings(root).get("nbs_path", "nbs")
-    try:
-        with working_directory(nbs_dir if nbs_dir.is_dir() else src.parent):
-            shell.run_all(nb, exc_stop=True, preproc=skip)
-    except Exception as e:
-        raise RuntimeError(f"executing {src.name} failed:\n{shell.prettytb(fname=src)}") from None
-    t1 = time.time()
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.parent / f".{dst.stem}.executed.ipynb"
-    write_nb(nb, tmp)
     with working_directory(nbs_dir if nbs_dir.is_dir() else src.parent):
-        exec_nb(tmp, dst, FilterDefaults)  # = nbdev.serve_drv, as nbdev.serve.proc_nbs runs it
-    tmp.unlink()
+        try:
+            shell.run_all(nb, exc_stop=True, preproc=skip)
+        except Exception:
+            raise RuntimeError(f"executing {src.name} failed:\n{shell.prettytb(fname=src)}") from None
+        t1 = time.time()
+        try:
+            _filter_in_shell(shell)(nb)  # what nbdev.serve.proc_nbs runs (nbdev.serve_drv.exec_nb)
+        except Exception as e:
+            cause = e.__cause__ or e.__context__
+            raise RuntimeError(f"nbdev's doc processing of {src.name} failed: {e}"
+                               + (f"\n-> {type(cause).__name__}: {cause}" if cause else "")) from None
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    write_nb(nb, dst)
     return src.name, t1 - t0, time.time() - t1
 
 
@@ -237,11 +268,13 @@ def clean_outputs(outputs):
                 fig = data.pop(PLOTLY_JSON)
                 if "plotly-graph-div" not in h:
                     import plotly.io as pio
-                    h = pio.to_html(fig, include_plotlyjs=False, full_html=False, validate=False)
+                    h = pio.to_html(fig, include_plotlyjs=False, full_html=False, validate=False, default_height="525px")
             if h:
                 h = _re_mathjax2_cfg.sub("", _re_script_src.sub("", h))
                 data["text/html"] = h
-            data.pop(WIDGET_VIEW, None)
+            if data.pop(WIDGET_VIEW, None) is not None:  # a static page cannot run it: say so, briefly
+                kind = re.match(r"\w*", _src(data.get("text/plain"))).group(0) or "widget"
+                data = {"text/plain": f"[{kind}: an interactive widget; open the notebook in JupyterLab or Voila to use it]"}
             if not data: continue
             o = {**o, "data": data}
         res.append(o)
@@ -252,16 +285,46 @@ def _code_html(text):
     return re.sub(r"`([^`]+)`", lambda m: f"<code>{html.escape(m.group(1))}</code>", html.escape(text, quote=False))
 
 
+_re_attr_link = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)\{([^}]*)\}")
+
+
+def _attr_link(m):
+    "Pandoc's [text](url){target=... style=...} (show_doc's source link) -> an HTML link MyST keeps."
+    text, url, attrs = m.groups()
+    target = re.search(r"target\s*=\s*[\"'\u201d\u201c]?([\w-]+)", attrs)
+    cls = ' class="kolit-source"' if text.strip() == "source" else ""
+    tgt = f' target="{target.group(1)}" rel="noopener"' if target else ""
+    return f'<a href="{html.escape(url)}"{cls}{tgt}>{_code_html(text)}</a>'
+
+
+_re_fence = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*?)\n(.*?)^ {0,3}\2[`~]*[ \t]*$", re.M | re.S)
+_re_code_link = re.compile(r"\[(`[^`\]]+`)\]\([^)\s]+\)")
+
+
 def rewrite_doc_links(md, doc_url, pages_by_file):
     "nbdev links into the (Quarto) site, e.g. https://kolit.github.io/kolit/core.html#bpsk, -> the local page."
-    if not doc_url: return md
-    pat = re.compile(r"\[([^\]]+)\]\(" + re.escape(doc_url.rstrip("/")) + r"/([\w.\-]+\.html)(#[^)\s]*)?\)")
+    pat = re.compile(r"\[([^\]]+)\]\(" + re.escape(doc_url.rstrip("/")) + r"/([\w.\-]+\.html)(#[^)\s]*)?\)") if doc_url else None
 
     def sub(m):
         page = pages_by_file.get(m.group(2))
-        if page is None: return m.group(0)
+        if page is None: return m.group(1)  # a page this build leaves out (--only): keep the name, drop the link
         return f'<a href="{page}.html{m.group(3) or ""}">{_code_html(m.group(1))}</a>'
-    return pat.sub(sub, md)
+
+    def prose(text):
+        text = _re_attr_link.sub(_attr_link, text)
+        return pat.sub(sub, text) if pat else text
+
+    # nbdev links names line by line, also inside code fences (show_doc signatures): unlink those.
+    out, pos = [], 0
+    for m in _re_fence.finditer(md):
+        out.append(prose(md[pos:m.start()]))
+        if m.group(3).strip().startswith("{"):  # a MyST directive: its body is markdown
+            body = rewrite_doc_links(m.group(4), doc_url, pages_by_file)
+            out.append(m.group(0)[:m.start(4) - m.start()] + body + m.group(0)[m.end(4) - m.start():])
+        else:
+            out.append(_re_code_link.sub(r"\1", m.group(0)))
+        pos = m.end()
+    return "".join(out + [prose(md[pos:])])
 
 
 def api_block(md):
@@ -275,7 +338,8 @@ def api_block(md):
         name = name.strip()
         anchor = name.lower()  # nbdev's anchor (kolit/_modidx.py: 'core.html#awgn.__call__')
         from docutils.nodes import make_id
-        if re.fullmatch(r"[\w.\-]+", anchor) and make_id(name) != anchor:
+        from myst_parser.slugs import github_slugify  # the heading's own ids: make_id and MyST's slug
+        if re.fullmatch(r"[\w.\-]+", anchor) and anchor not in (make_id(name), github_slugify(name)):
             out += [f'<div id="{html.escape(anchor)}"></div>', ""]
         escaped = re.sub(r"([_*])", r"\\\1", name)  # AWGN.__call__ must not become bold "call"
         out += [f"{hashes} {escaped}", ""]
@@ -311,11 +375,13 @@ def bridge_notebook(nb, name, doc_url, pages_by_file):
         while j < len(cells) and cells[j].get("has_sd"): j += 1
         if j - i > 1: cells[i:j] = cells[i:j][::-1]
         i = max(j, i + 1)
-    title = None
+    title, used = None, set()
     for n, c in enumerate(cells):
         if "source" not in c: continue  # removed by nbdev (#| export, #| hide, default_exp)
         src, cid = _src(c["source"]), c.get("id") or f"kolit-{name}-{n}"
-        cid = re.sub(r"[^A-Za-z0-9_-]", "-", cid)[:64]
+        cid = re.sub(r"[^A-Za-z0-9_-]", "-", cid)[:60]
+        if cid in used: cid = f"{cid}-{n}"  # nbformat wants unique ids
+        used.add(cid)
         kind = c["cell_type"]
         if kind == "raw":
             fm = front_matter(src) if title is None else None
@@ -338,8 +404,9 @@ def bridge_notebook(nb, name, doc_url, pages_by_file):
         if dirs.get("output", "").lower() == "asis" or c.get("has_sd"):
             md = "\n\n".join(_src(o["data"].get("text/markdown") or o["data"].get("text/plain"))
                              for o in outputs if "data" in o)
+            md = rewrite_doc_links(md, doc_url, pages_by_file)
             if c.get("has_sd") or re.match(r"\s*show_doc\(", body): md = api_block(md)
-            if md.strip(): out.append(md_cell(rewrite_doc_links(md, doc_url, pages_by_file), cid))
+            if md.strip(): out.append(md_cell(md, cid))
             continue
         tags = list(c.get("metadata", {}).get("tags", []))
         if dirs.get("echo", "").lower() == "false": tags.append("remove-input")
@@ -391,16 +458,21 @@ def external_assets(site):
             for m in _re_external.finditer(p.read_text(errors="replace"))]
 
 
-def run_sphinx(site_src, out, doctrees, root):
-    if out.exists():
-        if any(out.iterdir()) and not (out / ".buildinfo").exists():
-            raise SystemExit(f"{out} exists and is not a Sphinx build; refusing to overwrite it")
-        shutil.rmtree(out)
-    shutil.rmtree(doctrees, ignore_errors=True)
+def run_sphinx(site_src, out, work, root):
+    "sphinx-build into `work/html` (myst-nb writes `jupyter_execute/` next to its output folder), then move to `out`."
+    if out.exists() and any(out.iterdir()) and not (out / ".buildinfo").exists():
+        raise SystemExit(f"{out} exists and is not a Sphinx build; refusing to overwrite it")
+    staging = work / "html"
+    for d in (staging, work / "doctrees", work / "jupyter_execute"): shutil.rmtree(d, ignore_errors=True)
     env = {**os.environ, "KOLIT_ROOT": str(root)}
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-d", str(doctrees), str(site_src), str(out)]
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-d", str(work / "doctrees"), str(site_src), str(staging)]
     r = subprocess.run(cmd, env=env, cwd=root)
     if r.returncode: raise SystemExit(f"sphinx-build failed (exit {r.returncode})")
+    for empty in ("_sources",):  # html_copy_source = False leaves it empty
+        if (staging / empty).is_dir() and not any((staging / empty).iterdir()): (staging / empty).rmdir()
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(staging, out)
 
 
 def main(argv=None):
@@ -424,8 +496,8 @@ def main(argv=None):
     execute_all(pages, proc, root, a.jobs, use_cache=not a.no_cache)
     t1 = time.time()
     mathjax = ensure_mathjax(cache)
-    write_site_source(pages, proc, proc / "_site", mathjax, root)
-    run_sphinx(proc / "_site", out, proc / "_doctrees", root)
+    write_site_source(pages, proc, proc / "_sphinx" / "src", mathjax, root)
+    run_sphinx(proc / "_sphinx" / "src", out, proc / "_sphinx", root)
     bad = external_assets(out)
     if bad:
         raise SystemExit("pages load assets from other hosts:\n" + "\n".join(f"  {f}: {t}" for f, t in bad))
