@@ -91,7 +91,7 @@ class MoE:
         "An MoE from k-1 free gating rows (w_1..w_{k-1}); w_k = 0 is appended."
         A = _as_tensor(A, "A")
         W_free = _as_tensor(W_free, "W_free", dtype=A.dtype, device=A.device).reshape(-1, A.shape[-1])
-        return cls(A, torch.cat([W_free, torch.zeros_like(W_free[:1])]), g, sigma)
+        return cls(A, torch.cat([W_free, A.new_zeros(1, A.shape[-1])]), g, sigma)
 
     def to(self, device=None, dtype=None) -> "MoE":
         "A copy on another device and/or dtype."

@@ -10,7 +10,7 @@ __all__ = ['MAX_M', 'LEAF_KINDS', 'POLAR_CONSTRUCTIONS', 'SC_MODES', 'FULL_ENUM_
            'min_distance_brute', 'lse', 'minsum', 'oplus_v', 'Decoded', 'sc_decode', 'dumer_decode', 'ListDecoded',
            'scl_list', 'scl_decode', 'parse_code', 'make_decoder', 'decoder_transceiver']
 
-# %% ../nbs/05_plotkin_trees.ipynb #dc4b795e
+# %% ../nbs/05_plotkin_trees.ipynb #bc0b7821
 import math
 import re
 from dataclasses import dataclass
@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import bpsk, code_transceiver, hard_decision
+from .core import bpsk, code_transceiver
 
-# %% ../nbs/05_plotkin_trees.ipynb #2c10cebc
+# %% ../nbs/05_plotkin_trees.ipynb #faf5ee2b
 MAX_M = 12  # largest m (n = 4096) accepted by the constructors
 
 
@@ -50,7 +50,7 @@ def rm_info(m: int,  # log2 of the block length
     "Information set of RM(m, r): the rows i with popcount(i) >= m - r."
     return tuple(i for i in range(2**m) if _popcount(i) >= m - r)
 
-# %% ../nbs/05_plotkin_trees.ipynb #93398487
+# %% ../nbs/05_plotkin_trees.ipynb #503e8af8
 LEAF_KINDS = ("frozen", "rep", "full", "rm1", "map")  # kinds of leaves; internal nodes have kind "node"
 
 
@@ -86,6 +86,7 @@ class PlotkinTree:
         expected = {"frozen": (), "rep": (n - 1,), "full": tuple(range(n)),
                     "rm1": rm_info(m, 1) if m >= 1 else None}.get(self.kind, info)
         if expected is None: raise ValueError("an 'rm1' leaf needs m >= 1")
+        if self.kind == "map" and not info: raise ValueError("a 'map' leaf needs a non-empty info (use 'frozen')")
         if info != expected:
             raise ValueError(f"a {self.kind!r} leaf with m={m} has info {expected}, got {info}")
 
@@ -139,7 +140,7 @@ def plotkin_node(left: PlotkinTree,  # v, the first half of the kernel indices (
     if left.m != right.m: raise ValueError(f"left and right must have the same m, got {left.m} and {right.m}")
     return PlotkinTree(left.m + 1, "node", left.info + tuple(left.n + i for i in right.info), left, right)
 
-# %% ../nbs/05_plotkin_trees.ipynb #f0e12f8a
+# %% ../nbs/05_plotkin_trees.ipynb #c04ed057
 def _check_mr(m, r):
     m = _check_m(m)
     if not isinstance(r, (int, np.integer)) or isinstance(r, bool) or not 0 <= r <= m:
@@ -162,7 +163,7 @@ def rm_tree(m: int,  # log2 of the block length, 0 <= m <= 12
     m, r = _check_mr(m, r)
     return _rm_subtree(m, r, first_order_leaves=r >= 2)
 
-# %% ../nbs/05_plotkin_trees.ipynb #5e9a84ed
+# %% ../nbs/05_plotkin_trees.ipynb #d19fb324
 class TreeNode(NamedTuple):
     "A node of a tree with its position: what `leaves` and `internal_nodes` return."
     tree: PlotkinTree  # the subtree rooted here
@@ -206,7 +207,7 @@ def _check_tree(tree):
     if not isinstance(tree, PlotkinTree):
         raise ValueError(f"tree must be a PlotkinTree (from rm_tree, polar_tree or parse_code), got {type(tree).__name__}")
 
-# %% ../nbs/05_plotkin_trees.ipynb #954bac29
+# %% ../nbs/05_plotkin_trees.ipynb #b54b78d5
 POLAR_CONSTRUCTIONS = ("ga", "bhattacharyya", "pw")  # Gaussian approximation, Bhattacharyya bound, polarization weight
 
 
@@ -275,7 +276,7 @@ def _check_n(n):
         raise ValueError(f"n must be a power of 2 with 1 <= n <= {2**MAX_M}, got {n!r}")
     return int(n).bit_length() - 1
 
-# %% ../nbs/05_plotkin_trees.ipynb #297b7702
+# %% ../nbs/05_plotkin_trees.ipynb #e66200d8
 def tree_from_info(m: int,  # log2 of the block length
                    info: Sequence[int],  # information positions (0-based kernel indices)
                    rm1_leaves: bool = False,  # collapse first-order RM subtrees (m >= 2) into MAP-decoded rm1 leaves
@@ -319,7 +320,7 @@ def polar_tree(n: int,  # block length, a power of 2 up to 4096
         raise ValueError(f"k_or_info must be an int k or a sequence of 0-based positions, got {type(k_or_info).__name__}")
     return tree_from_info(m, info, rm1_leaves)
 
-# %% ../nbs/05_plotkin_trees.ipynb #6b2211de
+# %% ../nbs/05_plotkin_trees.ipynb #89da4034
 def tree_figure(tree: PlotkinTree,  # the tree to draw
                 title: str = None,  # figure title (default: the root's name)
                ):
@@ -356,13 +357,14 @@ def tree_figure(tree: PlotkinTree,  # the tree to draw
         hoverinfo="text", customdata=[[i + 1, t.tree.kind, t.offset] for i, t in enumerate(lv)],
         marker=dict(size=18, symbol="square", line=dict(color="#006d2c", width=1),
                     color=["#c7e9c0" if t.tree.kind == "frozen" else "#2ca02c" for t in lv])))
-    for i, (a, b) in enumerate(zip(lv, lv[1:])):  # decoding order
-        fig.add_annotation(x=xs[b.path], y=ys[b.path], ax=xs[a.path], ay=ys[a.path], xref="x", yref="y",
-                           axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5,
-                           arrowcolor="red", standoff=11, startstandoff=11, opacity=0.8, text="")
-    for i, t in enumerate(lv):
-        fig.add_annotation(x=xs[t.path], y=ys[t.path], text=f"<b>{i + 1}</b>", showarrow=False,
-                           font=dict(color="white", size=10))
+    arrows = [dict(x=xs[b.path], y=ys[b.path], ax=xs[a.path], ay=ys[a.path], xref="x", yref="y", axref="x",
+                   ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5, arrowcolor="red",
+                   standoff=11, startstandoff=11, opacity=0.8, text="")
+              for a, b in zip(lv, lv[1:])]  # decoding order
+    numbers = [dict(x=xs[t.path], y=ys[t.path], text=f"<b>{i + 1}</b>", showarrow=False,
+                    font=dict(color="#00441b" if t.tree.kind == "frozen" else "white", size=10))
+               for i, t in enumerate(lv)]  # the decoding order, written on the leaves
+    fig.update_layout(annotations=arrows + numbers)  # at once: add_annotation one by one is slow on big trees
     d = max(t.depth for t in lv)
     fig.update_layout(title=title or f"Plotkin tree of {tree.name} (n={tree.n}, k={tree.k})",
                       template="plotly_white", showlegend=False, height=160 + 90 * d,
@@ -371,7 +373,7 @@ def tree_figure(tree: PlotkinTree,  # the tree to draw
                       yaxis=dict(visible=False, range=[-d - 0.6, 0.5]))
     return fig
 
-# %% ../nbs/05_plotkin_trees.ipynb #8c36299b
+# %% ../nbs/05_plotkin_trees.ipynb #7e135410
 def _xor(a, b): return (a - b).abs()  # XOR of float bits
 
 
@@ -450,7 +452,7 @@ def generator_matrix(tree: PlotkinTree,  # the code
     _check_tree(tree)
     return encode(tree, torch.eye(tree.k))
 
-# %% ../nbs/05_plotkin_trees.ipynb #f35d82c8
+# %% ../nbs/05_plotkin_trees.ipynb #8f11f00c
 def rm_parameters(m: int,  # log2 of the block length
                   r: int,  # order
                  ) -> dict:  # n, k, rate, d of RM(m, r) by the formulas of Table 4.1
@@ -476,15 +478,18 @@ def min_distance_brute(tree: PlotkinTree,  # the code
     _, words = codebook(generator_matrix(tree), max_k=max_k)
     return int(words[1:].sum(-1).min())
 
-# %% ../nbs/05_plotkin_trees.ipynb #0f107cf0
+# %% ../nbs/05_plotkin_trees.ipynb #c33870f6
 SC_MODES = ("lse", "minsum")  # exact log-sum-exp, or its min-sum approximation
 
 
 def lse(a: torch.Tensor,  # (...) LLRs of x_1
         b: torch.Tensor,  # (...) LLRs of x_2
        ) -> torch.Tensor:  # (...) LLRs of x_1 ⊕ x_2, log((1+e^{a+b})/(e^a+e^b))
-    "Exact LLR of a XOR (the thesis's LSE, the 'box-plus'), stable for any finite LLRs."
-    return minsum(a, b) + F.softplus(-(a + b).abs()) - F.softplus(-(a - b).abs())
+    "Exact LLR of a XOR (the thesis's LSE, the 'box-plus'), accurate and finite for any finite LLRs."
+    m = torch.minimum(a.abs(), b.abs())
+    log_form = torch.copysign(m, a * b) + F.softplus(-(a + b).abs()) - F.softplus(-(a - b).abs())
+    q = (torch.tanh(a / 2) * torch.tanh(b / 2)).clamp(-0.47, 0.47)  # |q| < tanh(1/2) where it is used
+    return torch.where(m < 1, 2 * torch.atanh(q), log_form)
 
 
 def minsum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -499,7 +504,7 @@ def oplus_v(a: torch.Tensor,  # (...) LLRs of the first copy of u
     "The thesis's ⊕_v operator: a + (−1)^v b."
     return a + (1 - 2 * v) * b
 
-# %% ../nbs/05_plotkin_trees.ipynb #fdca6094
+# %% ../nbs/05_plotkin_trees.ipynb #3995212b
 class Decoded(NamedTuple):
     "What the SC decoder returns."
     bits: torch.Tensor  # (batch, k) decoded message bits {0., 1.}
@@ -589,7 +594,7 @@ def dumer_decode(tree: PlotkinTree,  # the code
     "Dumer's recursive decoder (SC decoding for Polar trees): the message bits."
     return sc_decode(tree, llr, mode).bits
 
-# %% ../nbs/05_plotkin_trees.ipynb #3d1ae737
+# %% ../nbs/05_plotkin_trees.ipynb #ec90d91d
 class ListDecoded(NamedTuple):
     "What the SC-list decoder returns: the surviving paths, best first."
     bits: torch.Tensor  # (batch, paths, k) message bits of each path
@@ -718,7 +723,7 @@ def scl_decode(tree: PlotkinTree,  # the code
     "SC-list decoding (App. C.2): the message bits of the path with the best metric."
     return scl_list(tree, llr, list_size, mode).bits[:, 0]
 
-# %% ../nbs/05_plotkin_trees.ipynb #c21eecbd
+# %% ../nbs/05_plotkin_trees.ipynb #5ff14fd4
 DECODERS = ("dumer", "dumer-minsum", "scl:L", "map")  # decoder names accepted by make_decoder
 MAX_MAP_K = 20  # brute-force MAP enumerates 2^k codewords
 

@@ -432,10 +432,13 @@ def write_site_source(pages, proc_dir, site_src, mathjax_dir, root):
         fm = next((front_matter(_src(c["source"])) for c in nb["cells"] if c["cell_type"] == "raw"), None) or {}
         pages_by_file[str(fm.get("output-file", f"{name}.html"))] = name
         pages_by_file[f"{name}.html"] = name
+    if "index" not in procs:  # --only without the home page: Sphinx still needs a root document
+        procs = {"index": {"cells": [md_cell(f"# {cfg.get('lib_name', 'kolit')}", "kolit-title")], "metadata": {}},
+                 **procs}
+    toc = "\n".join(n for n in procs if n != "index")
     for name, nb in procs.items():
         snb = bridge_notebook(nb, name, doc_url, pages_by_file)
-        if name == "index":
-            toc = "\n".join(n for n, _ in pages if n != "index")
+        if name == "index":  # the sidebar: every other page, in order
             snb["cells"].append(md_cell(f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n:caption: Notebooks\n\n{toc}\n```",
                                         "kolit-toctree"))
         (site_src / f"{name}.ipynb").write_text(json.dumps(snb, indent=1, ensure_ascii=False))
