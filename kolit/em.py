@@ -56,18 +56,18 @@ def gating_q_grad(V: torch.Tensor,  # (k-1, d) free gating rows
 def gating_q_hessian(V: torch.Tensor,  # (k-1, d) free gating rows
                      x: torch.Tensor,  # (n, d) inputs
                      s: torch.Tensor = None,  # (n, k) gate at V if already computed
+                     chunk: int = 8192,  # samples per matrix product
                     ) -> torch.Tensor:  # ((k-1)d, (k-1)d) −∇²Q, positive definite
     "Negative Hessian of Q: E[(diag(s) − ssᵀ) ⊗ xxᵀ] (it does not depend on the posteriors)."
     if s is None: s = torch.softmax(_logits(V, x), 1)
-    km, d = V.shape
+    (km, d), n = V.shape, x.shape[0]
     sm = s[:, :-1]  # (n, k-1)
-    C = torch.diag_embed(sm) - sm[:, :, None] * sm[:, None, :]  # (n, k-1, k-1) per-sample softmax curvature
-    H = x.new_empty(km, d, km, d)
-    for a in range(km):  # (k-1)² small (d, n) @ (n, d) products: no (n, d, d) array
-        for b in range(a, km):
-            H[a, :, b, :] = x.T @ (C[:, a, b, None] * x) / x.shape[0]
-            if b != a: H[b, :, a, :] = H[a, :, b, :]
-    return H.reshape(km * d, km * d)
+    C = (torch.diag_embed(sm) - sm[:, :, None] * sm[:, None, :]).reshape(n, km * km)  # per-sample softmax curvature
+    H = x.new_zeros(km * km, d * d)
+    for i in range(0, n, chunk):  # one matrix product per chunk: memory O(chunk·d²)
+        xc = x[i:i + chunk]
+        H += C[i:i + chunk].T @ (xc[:, :, None] * xc[:, None, :]).reshape(-1, d * d)  # (k-1)², d²
+    return (H / n).reshape(km, km, d, d).permute(0, 2, 1, 3).reshape(km * d, km * d)
 
 # %% ../nbs/03_em.ipynb #4001b27e
 def _sigmoid_derivs(t):  # f', f''' of the logistic function
@@ -205,6 +205,7 @@ def em_gating(x: torch.Tensor,  # (n, d) inputs
               seed=0,  # int seed or torch.Generator for the initial point
               callback: Callable = None,  # (t, MoE) -> dict of extra trace columns
               progress: bool = False,  # tqdm bar
+              m_tol: float = 1e-8,  # KKT tolerance of each M-step
              ) -> EMResult:
     "Algorithm 2: EM (or gradient EM) on the gating parameters with the regressors fixed."
     _check_em_args(x, y, A, sigma, max_iter, eps); _check_R(R)
@@ -220,7 +221,7 @@ def em_gating(x: torch.Tensor,  # (n, d) inputs
     for t in tqdm(range(1, max_iter + 1), disable=not progress, desc=f"EM ({method})"):
         P = posterior_probs(moe, x, y)  # E-step, Eq. (2.8): (n, k)
         if method == "em":
-            Vn, info = m_step_gating(P, x, V, R)
+            Vn, info = m_step_gating(P, x, V, R, tol=m_tol)
             work = dict(m_phase=info["phase"], m_iters=info["iters"])
         else:
             Vn, work = project_gating(V + step * gating_q_grad(V, P, x)[0], R), {}
@@ -486,8 +487,13 @@ def run_trial(setting: Setting,  # the experiment
             r = joint_em(data.x, data.y, truth.k, truth.g, truth.sigma, R=R, A0=truth.A, W0=truth.W, max_iter=max_iter, callback=cb)
             fit = MoEFit(MoE(r.A, r.W, truth.g, truth.sigma), m, r.trace, r.iters, time.time() - t0)
         else:
-            fit = fit_moe(data.x, data.y, truth.k, truth.g, truth.sigma, method=m, R=R, inputs=inputs, max_iter=max_iter,
-                          seed=seed + 20_000 + trial, callback=cb)
+            try:
+                fit = fit_moe(data.x, data.y, truth.k, truth.g, truth.sigma, method=m, R=R, inputs=inputs, max_iter=max_iter,
+                              seed=seed + 20_000 + trial, callback=cb)
+            except ValueError as e:  # Algorithm 1 can fail on a sample (e.g. T2 with fewer than k positive eigenvalues)
+                rows.append(dict(trial=trial, method=m, regressor_fit=math.nan, gating_fit=math.nan, error=math.nan,
+                                 iters=0, seconds=math.nan, loglik=math.nan, failed=str(e)))
+                continue
         row = dict(trial=trial, method=m, regressor_fit=regressor_fit(fit.moe.A, truth.A),
                    gating_fit=gating_fit(fit.moe.W, truth.W) if m != "spectral" else math.nan,
                    error=moe_error(fit.moe, truth), iters=fit.iters, seconds=fit.seconds,
@@ -498,7 +504,7 @@ def run_trial(setting: Setting,  # the experiment
     if "oracle" in methods:
         best = next(r["loglik"] for r in rows if r["method"] == "oracle")
         for r in rows:
-            if r["method"] in ("joint-em", "em-polish"): r["stuck"] = r["loglik"] < best - 1e-3
+            if r["method"] in ("joint-em", "em-polish") and "failed" not in r: r["stuck"] = r["loglik"] < best - 1e-3
     return rows
 
 
@@ -539,11 +545,13 @@ def summarize(rows: list,  # rows of run_trials
     for m in dict.fromkeys(r["method"] for r in rows):
         sel = [r for r in rows if r["method"] == m]
         out[m] = {k: _mean_std([r[k] for r in sel]) for k in metrics}
-        if "stuck" in sel[0]: out[m]["stuck"] = float(np.mean([r["stuck"] for r in sel]))
-        if "curve_error" in sel[0]:
+        if any("stuck" in r for r in sel): out[m]["stuck"] = float(np.mean([r.get("stuck", False) for r in sel]))
+        with_curves = [r for r in sel if "curve_error" in r]
+        if with_curves:
             for t in (10, 25):
-                mu, sd = curve_stats(sel, m, "error", max(t, max(len(r["curve_error"]) - 1 for r in sel)))
+                mu, sd = curve_stats(with_curves, m, "error", max(t, max(len(r["curve_error"]) - 1 for r in with_curves)))
                 out[m][f"error@{t}"] = dict(mean=float(mu[t]), std=float(sd[t]))
+        out[m]["failed"] = float(np.mean(["failed" in r for r in sel]))
         out[m]["trials"] = len(sel)
     return out
 
@@ -647,7 +655,10 @@ def real_data_trials(k: int = 3,  # experts
             if m == "ols":  # one linear expert (no intercept, like the MoE's experts)
                 pred = xte @ torch.linalg.lstsq(xtr, ytr[:, None]).solution[:, 0]
             else:
-                fit = fit_moe(xtr, ytr, k, g, sigma, method=m, R=R, max_iter=max_iter, seed=seed + t)
+                try: fit = fit_moe(xtr, ytr, k, g, sigma, method=m, R=R, max_iter=max_iter, seed=seed + t)
+                except ValueError as e:  # Algorithm 1 failed on this split
+                    rows.append(dict(trial=t, method=m, test_mse=math.nan, test_var=yte.var().item(), failed=str(e)))
+                    continue
                 pred = moe_mean(fit.moe, xte)
             rows.append(dict(trial=t, method=m, test_mse=((pred - yte) ** 2).mean().item(), test_var=yte.var().item()))
     return rows
@@ -765,8 +776,10 @@ def error_markdown(result: dict) -> str:
     for s in result["settings"]:
         for m, v in s["summary"].items():
             rows.append([s["key"], _LABELS.get(m, m), _pm_or_dash(v, "error"), _pm_or_dash(v, "error@10"), _pm_or_dash(v, "error@25"),
-                         f"{v['iters']['mean']:.0f}", "—" if "stuck" not in v else f"{v['stuck']:.0%}", v["trials"]])
-    return compare_markdown(["setting", "method", "E(A, W) final", "E at t=10", "E at t=25", "iterations", "joint EM stuck", "trials"], rows)
+                         f"{v['iters']['mean']:.0f}", "—" if "stuck" not in v else f"{v['stuck']:.0%}",
+                         f"{v.get('failed', 0):.0%}" if v.get("failed") else "—", v["trials"]])
+    return compare_markdown(["setting", "method", "E(A, W) final", "E at t=10", "E at t=25", "iterations", "joint EM stuck",
+                             "Alg. 1 failed", "trials"], rows)
 
 # %% ../nbs/03_em.ipynb #388d6654
 def iterations_to_settle(curve: list,  # a metric per iteration (index 0 = start)

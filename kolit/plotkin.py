@@ -10,7 +10,7 @@ __all__ = ['MAX_M', 'LEAF_KINDS', 'POLAR_CONSTRUCTIONS', 'SC_MODES', 'FULL_ENUM_
            'min_distance_brute', 'lse', 'minsum', 'oplus_v', 'Decoded', 'sc_decode', 'dumer_decode', 'ListDecoded',
            'scl_list', 'scl_decode', 'parse_code', 'make_decoder', 'decoder_transceiver']
 
-# %% ../nbs/05_plotkin_trees.ipynb #bc0b7821
+# %% ../nbs/05_plotkin_trees.ipynb #07413f60
 import math
 import re
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from .core import bpsk, code_transceiver
 
-# %% ../nbs/05_plotkin_trees.ipynb #faf5ee2b
+# %% ../nbs/05_plotkin_trees.ipynb #1f24eaf0
 MAX_M = 12  # largest m (n = 4096) accepted by the constructors
 
 
@@ -50,7 +50,7 @@ def rm_info(m: int,  # log2 of the block length
     "Information set of RM(m, r): the rows i with popcount(i) >= m - r."
     return tuple(i for i in range(2**m) if _popcount(i) >= m - r)
 
-# %% ../nbs/05_plotkin_trees.ipynb #503e8af8
+# %% ../nbs/05_plotkin_trees.ipynb #3c9e5071
 LEAF_KINDS = ("frozen", "rep", "full", "rm1", "map")  # kinds of leaves; internal nodes have kind "node"
 
 
@@ -140,7 +140,7 @@ def plotkin_node(left: PlotkinTree,  # v, the first half of the kernel indices (
     if left.m != right.m: raise ValueError(f"left and right must have the same m, got {left.m} and {right.m}")
     return PlotkinTree(left.m + 1, "node", left.info + tuple(left.n + i for i in right.info), left, right)
 
-# %% ../nbs/05_plotkin_trees.ipynb #c04ed057
+# %% ../nbs/05_plotkin_trees.ipynb #d494b896
 def _check_mr(m, r):
     m = _check_m(m)
     if not isinstance(r, (int, np.integer)) or isinstance(r, bool) or not 0 <= r <= m:
@@ -163,7 +163,7 @@ def rm_tree(m: int,  # log2 of the block length, 0 <= m <= 12
     m, r = _check_mr(m, r)
     return _rm_subtree(m, r, first_order_leaves=r >= 2)
 
-# %% ../nbs/05_plotkin_trees.ipynb #d19fb324
+# %% ../nbs/05_plotkin_trees.ipynb #f2148ce7
 class TreeNode(NamedTuple):
     "A node of a tree with its position: what `leaves` and `internal_nodes` return."
     tree: PlotkinTree  # the subtree rooted here
@@ -207,7 +207,7 @@ def _check_tree(tree):
     if not isinstance(tree, PlotkinTree):
         raise ValueError(f"tree must be a PlotkinTree (from rm_tree, polar_tree or parse_code), got {type(tree).__name__}")
 
-# %% ../nbs/05_plotkin_trees.ipynb #b54b78d5
+# %% ../nbs/05_plotkin_trees.ipynb #5dfbc691
 POLAR_CONSTRUCTIONS = ("ga", "bhattacharyya", "pw")  # Gaussian approximation, Bhattacharyya bound, polarization weight
 
 
@@ -276,7 +276,7 @@ def _check_n(n):
         raise ValueError(f"n must be a power of 2 with 1 <= n <= {2**MAX_M}, got {n!r}")
     return int(n).bit_length() - 1
 
-# %% ../nbs/05_plotkin_trees.ipynb #e66200d8
+# %% ../nbs/05_plotkin_trees.ipynb #a0dd2ff3
 def tree_from_info(m: int,  # log2 of the block length
                    info: Sequence[int],  # information positions (0-based kernel indices)
                    rm1_leaves: bool = False,  # collapse first-order RM subtrees (m >= 2) into MAP-decoded rm1 leaves
@@ -320,7 +320,7 @@ def polar_tree(n: int,  # block length, a power of 2 up to 4096
         raise ValueError(f"k_or_info must be an int k or a sequence of 0-based positions, got {type(k_or_info).__name__}")
     return tree_from_info(m, info, rm1_leaves)
 
-# %% ../nbs/05_plotkin_trees.ipynb #89da4034
+# %% ../nbs/05_plotkin_trees.ipynb #e27cea36
 def tree_figure(tree: PlotkinTree,  # the tree to draw
                 title: str = None,  # figure title (default: the root's name)
                ):
@@ -373,7 +373,7 @@ def tree_figure(tree: PlotkinTree,  # the tree to draw
                       yaxis=dict(visible=False, range=[-d - 0.6, 0.5]))
     return fig
 
-# %% ../nbs/05_plotkin_trees.ipynb #7e135410
+# %% ../nbs/05_plotkin_trees.ipynb #8c39662a
 def _xor(a, b): return (a - b).abs()  # XOR of float bits
 
 
@@ -452,7 +452,7 @@ def generator_matrix(tree: PlotkinTree,  # the code
     _check_tree(tree)
     return encode(tree, torch.eye(tree.k))
 
-# %% ../nbs/05_plotkin_trees.ipynb #8f11f00c
+# %% ../nbs/05_plotkin_trees.ipynb #7e39b83a
 def rm_parameters(m: int,  # log2 of the block length
                   r: int,  # order
                  ) -> dict:  # n, k, rate, d of RM(m, r) by the formulas of Table 4.1
@@ -478,7 +478,7 @@ def min_distance_brute(tree: PlotkinTree,  # the code
     _, words = codebook(generator_matrix(tree), max_k=max_k)
     return int(words[1:].sum(-1).min())
 
-# %% ../nbs/05_plotkin_trees.ipynb #c33870f6
+# %% ../nbs/05_plotkin_trees.ipynb #2d5340b6
 SC_MODES = ("lse", "minsum")  # exact log-sum-exp, or its min-sum approximation
 
 
@@ -504,7 +504,7 @@ def oplus_v(a: torch.Tensor,  # (...) LLRs of the first copy of u
     "The thesis's ⊕_v operator: a + (−1)^v b."
     return a + (1 - 2 * v) * b
 
-# %% ../nbs/05_plotkin_trees.ipynb #3995212b
+# %% ../nbs/05_plotkin_trees.ipynb #f2a19e8b
 class Decoded(NamedTuple):
     "What the SC decoder returns."
     bits: torch.Tensor  # (batch, k) decoded message bits {0., 1.}
@@ -594,7 +594,7 @@ def dumer_decode(tree: PlotkinTree,  # the code
     "Dumer's recursive decoder (SC decoding for Polar trees): the message bits."
     return sc_decode(tree, llr, mode).bits
 
-# %% ../nbs/05_plotkin_trees.ipynb #ec90d91d
+# %% ../nbs/05_plotkin_trees.ipynb #cef3bae1
 class ListDecoded(NamedTuple):
     "What the SC-list decoder returns: the surviving paths, best first."
     bits: torch.Tensor  # (batch, paths, k) message bits of each path
@@ -642,6 +642,16 @@ def _split_full(t: PlotkinTree) -> PlotkinTree:
     return plotkin_node(leaf("full", t.m - 1), leaf("full", t.m - 1))
 
 
+def _best(total: torch.Tensor,  # (B, N) path metrics of all extensions
+          d: torch.Tensor,  # (B, N) each extension's excess over the best extension of its own parent (>= 0)
+          keep: int,  # how many to keep
+         ) -> torch.Tensor:  # (B, keep) long indices of the smallest metrics, ties broken by smaller d
+    "The best extensions. A parent's own best extension has d = 0 exactly, so when rounding makes two metrics equal\n"\
+    "(a tiny leaf LLR added to a large path metric) the decision of SC is kept: L = 1 is Dumer's decoder."
+    by_d = d.argsort(dim=-1, stable=True)
+    return torch.gather(by_d, 1, torch.gather(total, 1, by_d).argsort(dim=-1, stable=True)[:, :keep])
+
+
 def _scl_leaf(t, L, pm, hist, L_max):
     "Extend every path (B, P) by the leaf's candidates and keep the best L_max; returns x, ancestors, pm."
     B, P, n = L.shape
@@ -649,21 +659,25 @@ def _scl_leaf(t, L, pm, hist, L_max):
     if t.kind == "frozen":
         return torch.zeros_like(L), None, pm + base
     book_m, book_x = _leaf_book(t, L.device, L.dtype)  # (C, k), (C, n)
+    # metric increment of candidate c: base + Σ_j c_j L_j = const + rel_c, rel computed without large common terms
     if t.kind == "rep":
-        inc = torch.stack([base, base + L.sum(-1)], -1)  # (B, P, 2)
+        const, rel = base, torch.stack([torch.zeros_like(base), L.sum(-1)], -1)  # (B, P, 2)
     elif t.kind == "rm1":
         from kolit.softmap import fht
         W = fht(L)  # (B, P, n); W[..., 0] = Σ L
-        inc = base[..., None] + (W[..., :1] - torch.cat([W, -W], -1)) / 2  # (B, P, 2n): Σ c_j L_j = (ΣL ∓ W_a)/2
+        const, rel = base + W[..., 0] / 2, -torch.cat([W, -W], -1) / 2  # (B, P, 2n): Σ c_j L_j = (ΣL ∓ W_a)/2
     else:
-        inc = base[..., None] + L @ book_x.T  # (B, P, C)
+        const, rel = base, L @ book_x.T  # (B, P, C)
+    low = rel.min(-1, keepdim=True).values
+    d = rel - low  # (B, P, C) >= 0, exactly 0 for each path's best candidate
     cid = None
-    if inc.shape[-1] > L_max:  # keep the best L_max candidates of each path first
-        inc, cid = inc.topk(L_max, -1, largest=False)  # (B, P, L_max)
-    C = inc.shape[-1]
-    total = (pm[..., None] + inc).reshape(B, P * C)  # (B, P·C) metrics of all extensions
+    if d.shape[-1] > L_max:  # keep the best L_max candidates of each path first
+        d, cid = d.topk(L_max, -1, largest=False)  # (B, P, L_max)
+    C = d.shape[-1]
+    total = ((pm + const)[..., None] + low + d).reshape(B, P * C)  # (B, P·C) metrics of all extensions
     if P * C > L_max:
-        pm, flat = total.topk(L_max, -1, largest=False)  # (B, L_max)
+        flat = _best(total, d.reshape(B, P * C), L_max)  # (B, L_max)
+        pm = torch.gather(total, 1, flat)
     else:
         pm, flat = total, torch.arange(P * C, device=L.device).expand(B, -1)
     anc = torch.div(flat, C, rounding_mode="floor")  # (B, P') surviving parents
@@ -723,7 +737,7 @@ def scl_decode(tree: PlotkinTree,  # the code
     "SC-list decoding (App. C.2): the message bits of the path with the best metric."
     return scl_list(tree, llr, list_size, mode).bits[:, 0]
 
-# %% ../nbs/05_plotkin_trees.ipynb #5ff14fd4
+# %% ../nbs/05_plotkin_trees.ipynb #6ce6618b
 DECODERS = ("dumer", "dumer-minsum", "scl:L", "map")  # decoder names accepted by make_decoder
 MAX_MAP_K = 20  # brute-force MAP enumerates 2^k codewords
 

@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE_VERSION = "3"  # bump to invalidate every cached executed notebook
+CACHE_VERSION = "4"  # bump to invalidate every cached executed notebook
 MATHJAX_SPEC = "mathjax@3"
 # The parts of MathJax's es5 build a page can load: the combined component, then what it loads lazily.
 MATHJAX_KEEP = ("tex-mml-chtml.js", "output/chtml/fonts/", "input/tex/extensions/", "input/mml/",
@@ -113,6 +113,15 @@ def _filter_in_shell(shell):
     class FilterInShell(FilterDefaults):
         def base_procs(self):
             return [exec_show_docs_in_shell if p is exec_show_docs else p for p in super().base_procs()]
+
+    # nbdev's add_show_docs inserts each name's show_doc cell right after its cell, so a cell defining
+    # f, g, h is documented h, g, f: hand it the names reversed, so that the page follows the source.
+    # (This runs in a worker process of its own, one notebook per process.)
+    import nbdev.processors as procs
+    if not getattr(procs._def_names, "_kolit_reversed", False):
+        _def_names = procs._def_names
+        procs._def_names = lambda cell, shown: _def_names(cell, shown)[::-1]
+        procs._def_names._kolit_reversed = True
     return FilterInShell()
 
 
@@ -368,13 +377,6 @@ def front_matter(source):
 def bridge_notebook(nb, name, doc_url, pages_by_file):
     "One `_proc/` notebook -> a notebook myst-nb renders as nbdev/Quarto would (see module docstring)."
     cells, out = nb["cells"], []
-    # nbdev inserts the show_doc cells of a multi-definition cell in reverse order: restore source order.
-    i = 0
-    while i < len(cells):
-        j = i
-        while j < len(cells) and cells[j].get("has_sd"): j += 1
-        if j - i > 1: cells[i:j] = cells[i:j][::-1]
-        i = max(j, i + 1)
     title, used = None, set()
     for n, c in enumerate(cells):
         if "source" not in c: continue  # removed by nbdev (#| export, #| hide, default_exp)
