@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['TreeView', 'TreeDashboard']
 
-# %% ../nbs/08_dashboards.ipynb #1aec75bc
+# %% ../nbs/08_dashboards.ipynb #d292856d
 from typing import NamedTuple
 
 import ipywidgets as widgets
@@ -13,7 +13,7 @@ import ipywidgets as widgets
 from .core import BERTable, ber_figure, simulate_ber
 from .plotkin import decoder_transceiver, min_distance, polar_tree, rm_tree, tree_figure
 
-# %% ../nbs/08_dashboards.ipynb #9aa7d35b
+# %% ../nbs/08_dashboards.ipynb #8b152588
 class TreeView(NamedTuple):
     "What the tree dashboard shows for one choice of code."
     tree: object  # the PlotkinTree

@@ -465,7 +465,7 @@ def sgd_l4(truth,  # the ground truth MoE (draws the data, scores the result), o
 def sgd_llog(truth,  # the ground truth MoE, or a list of one per trial
              A: torch.Tensor,  # (k, d) or (trials, k, d) regressors, fixed (e.g. resolve_signs of sgd_l4's)
              epochs: int = 4000, batch: int = 1024, trials: int = 5,
-             lr: float = 0.2,  # step size α of projected SGD
+             lr: float = 0.5,  # step size α of projected SGD
              optimizer: str = "sgd",  # "sgd" (the theory's PGD) or "adam"
              R: float = 2.0,  # radius of Ω
              inputs=None, seed: int = 0, log_every: int = None,
@@ -479,8 +479,9 @@ def sgd_llog(truth,  # the ground truth MoE, or a list of one per trial
     t0 = truths[0]
     k, d = t0.k, t0.d
     A = A.detach().to(t0.A)
+    if A.shape not in ((k, d), (trials, k, d)):
+        raise ValueError(f"A must have shape ({k}, {d}) or ({trials}, {k}, {d}), got {tuple(A.shape)}")
     A = A.expand(trials, k, d) if A.ndim == 2 else A
-    if A.shape != (trials, k, d): raise ValueError(f"A must have shape ({k}, {d}) or ({trials}, {k}, {d}), got {tuple(A.shape)}")
     gen = make_generator(seed, t0.A.device)
     V = (uniform_ball(trials * (k - 1), d, R, gen).reshape(trials, k - 1, d) if W0 is None
          else (W0 - W0[:, -1:])[:, :-1].clone()).to(t0.A)

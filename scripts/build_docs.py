@@ -14,6 +14,8 @@
    uses earlier variables). Result: `_proc/<name>.ipynb`.
    Each notebook runs in a fresh process (at most `--jobs`, default 2, at a time), and the result is
    reused while the notebook, the `kolit/` sources, settings.ini and the tool versions are unchanged.
+   `--execute PAGE...` executes only those pages; the others run just what nbdev's doc processing
+   runs (exported cells, imports, show_doc) and keep their committed outputs (tests/test_docs.py).
 3. **MathJax 3** is copied from a cache, `docs_build/mathjax/` (git-ignored, kept by `make clean`);
    the first build fills it with `npm pack mathjax@3`.
 4. **Bridge** `_proc/` to a Sphinx source folder (`_proc/_sphinx/src/`): nbdev's YAML front matter back to
@@ -25,6 +27,7 @@
 6. **Check** that no page loads a script or stylesheet from another host.
 """
 import argparse
+import ast
 import concurrent.futures as cf
 import configparser
 import hashlib
@@ -42,7 +45,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE_VERSION = "4"  # bump to invalidate every cached executed notebook
+CACHE_VERSION = "5"  # bump to invalidate every cached executed notebook
 MATHJAX_SPEC = "mathjax@3"
 # The parts of MathJax's es5 build a page can load: the combined component, then what it loads lazily.
 MATHJAX_KEEP = ("tex-mml-chtml.js", "output/chtml/fonts/", "input/tex/extensions/", "input/mml/",
@@ -127,7 +130,13 @@ def _filter_in_shell(shell):
 
 def execute_and_process(job):
     "Worker: run one notebook like nbdev_test, then nbdev's doc processors; write the result to `dst`."
-    src, dst, root, skip_flags, threads = job
+    main = sys.modules["__main__"]  # IPython's shell installs its own __main__; the pool's next task needs ours
+    try: return _execute_and_process(job)
+    finally: sys.modules["__main__"] = main
+
+
+def _execute_and_process(job):
+    src, dst, root, skip_flags, threads, full = job
     src, dst, root = Path(src), Path(dst), Path(root)
     if threads: os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ["IN_TEST"] = "1"  # as under nbdev_test (and nbdev's doc processing)
@@ -148,13 +157,27 @@ def execute_and_process(job):
         if d.get("eval:", [""])[0].lower() == "false": return True
         return bool(flags & d.keys())
 
+    def needed_for_docs(cell):  # the cells nbdev's doc processing runs (nbdev.processors._do_eval)
+        if cell.cell_type != "code" or "nbdev_export" + "(" in cell.source: return False
+        d = extract_directives(cell, remove=False)
+        if d.get("eval:", [""])[0].lower() == "false": return False
+        if d.keys() & {"export", "exports", "exporti", "exec_doc"}: return True
+        try: tree = ast.parse(shell.transform_cell(cell.source))
+        except SyntaxError: return False
+        return any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+
     shell = CaptureShell(src)
     nbs_dir = root / read_settings(root).get("nbs_path", "nbs")
     with working_directory(nbs_dir if nbs_dir.is_dir() else src.parent):
-        try:
-            shell.run_all(nb, exc_stop=True, preproc=skip)
-        except Exception:
-            raise RuntimeError(f"executing {src.name} failed:\n{shell.prettytb(fname=src)}") from None
+        if full:
+            try:
+                shell.run_all(nb, exc_stop=True, preproc=skip)
+            except Exception:
+                raise RuntimeError(f"executing {src.name} failed:\n{shell.prettytb(fname=src)}") from None
+        else:  # --execute left this page out: define what show_doc needs, keep the committed outputs
+            for cell in nb.cells:
+                if needed_for_docs(cell): shell.run(cell.source)
+            shell.exc = None  # a lesson cell that also imports may fail here: nbdev_test is the judge of that
         t1 = time.time()
         try:
             _filter_in_shell(shell)(nb)  # what nbdev.serve.proc_nbs runs (nbdev.serve_drv.exec_nb)
@@ -167,36 +190,52 @@ def execute_and_process(job):
     return src.name, t1 - t0, time.time() - t1
 
 
-def execute_all(pages, proc_dir, root, jobs, use_cache=True):
+def execute_all(pages, proc_dir, root, jobs, use_cache=True, execute=None):
+    "Execute and process every page into `proc_dir`; pages not in `execute` (None: all) only as far as show_doc needs."
     cfg = read_settings(root)
     skip_flags = cfg.get("tst_flags", "").split()
     proc_dir.mkdir(parents=True, exist_ok=True)
     todo = []
     for name, path in pages:
         dst, keyf = proc_dir / f"{name}.ipynb", proc_dir / f"{name}.ipynb.key"
+        full = execute is None or name in execute
         key = _cache_key(path, root, skip_flags)
-        if use_cache and dst.exists() and keyf.exists() and keyf.read_text() == key:
+        ok = {f"full:{key}"} if full else {f"full:{key}", f"docs-only:{key}"}  # a full run serves both
+        if use_cache and dst.exists() and keyf.exists() and keyf.read_text() in ok:
             log(f"{path.name}: unchanged, reusing {dst.relative_to(root) if dst.is_relative_to(root) else dst}")
             continue
         keyf.unlink(missing_ok=True)
-        todo.append((name, path, dst, keyf, key))
+        todo.append((name, path, dst, keyf, f"{'full' if full else 'docs-only'}:{key}", full))
     if not todo: return
-    workers = max(1, min(jobs, len(todo)))
-    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
-    log(f"executing {len(todo)} notebook(s), {workers} at a time (skipping cells flagged {' '.join(skip_flags) or '-'})")
+    full_jobs, light_jobs = [t for t in todo if t[-1]], [t for t in todo if not t[-1]]
+    # Fully executed notebooks get a fresh process each (no state leaks from one notebook into the next);
+    # docs-only ones share one process (they only define things), beside the others when jobs > 1.
+    n_full = max(1, min(len(full_jobs), jobs - (1 if light_jobs and jobs > 1 else 0))) if full_jobs else 0
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+    log(f"executing {len(full_jobs)} notebook(s) (skipping cells flagged {' '.join(skip_flags) or '-'})"
+        + (f", and what show_doc needs of {len(light_jobs)} more" if light_jobs else "")
+        + f", {jobs} process(es) at a time")
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1) as ex:
-        futs = {ex.submit(execute_and_process, (str(path), str(dst), str(root), skip_flags, threads)): (name, keyf, key)
-                for name, path, dst, keyf, key in todo}
-        failed = []
+    failed = []
+
+    def run(pool_jobs, ex):
+        futs = {ex.submit(execute_and_process, (str(path), str(dst), str(root), skip_flags, threads, full)):
+                (name, keyf, key, full) for name, path, dst, keyf, key, full in pool_jobs}
+        return futs
+
+    with cf.ProcessPoolExecutor(max_workers=max(1, n_full), mp_context=ctx, max_tasks_per_child=1) as ex_full, \
+         cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as ex_light:
+        futs = run(full_jobs, ex_full)
+        if jobs == 1 and full_jobs: cf.wait(futs)  # one process at a time
+        futs.update(run(light_jobs, ex_light))
         for fut in cf.as_completed(futs):
-            name, keyf, key = futs[fut]
+            name, keyf, key, full = futs[fut]
             try:
                 fname, t_exec, t_proc = fut.result()
             except Exception as e:
                 failed.append(name); print(str(e), file=sys.stderr, flush=True); continue
             keyf.write_text(key)
-            log(f"{fname}: executed in {t_exec:.1f} s, processed in {t_proc:.1f} s")
+            log(f"{fname}: {'executed' if full else 'show_doc needs run'} in {t_exec:.1f} s, processed in {t_proc:.1f} s")
     if failed: raise SystemExit(f"docs build failed: notebook(s) {', '.join(failed)} raised an error (see above)")
 
 
@@ -488,6 +527,9 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="notebooks executed at once (default 2)")
     ap.add_argument("--no-cache", action="store_true", help="execute every notebook even if unchanged")
     ap.add_argument("--only", nargs="+", metavar="PAGE", help="build only these pages, e.g. index 00_core (for quick checks)")
+    ap.add_argument("--execute", nargs="+", metavar="PAGE",
+                    help="execute only these pages (default: all); the others get their API docs (nbdev runs their "
+                         "exported and import cells for show_doc) and keep the outputs they were committed with")
     a = ap.parse_args(argv)
     root = ROOT
     out, proc, cache = (Path(p) if Path(p).is_absolute() else root / p for p in (a.out, a.proc, a.cache))
@@ -497,8 +539,10 @@ def main(argv=None):
         unknown = set(a.only) - {n for n, _ in pages}
         if unknown: raise SystemExit(f"--only: no such page(s) {sorted(unknown)}; pages are {[n for n, _ in pages]}")
         pages = [(n, p) for n, p in pages if n in a.only]
+    if a.execute and (unknown := set(a.execute) - {n for n, _ in pages}):
+        raise SystemExit(f"--execute: no such page(s) {sorted(unknown)}; pages are {[n for n, _ in pages]}")
     log(f"{len(pages)} pages: {', '.join(n for n, _ in pages)}")
-    execute_all(pages, proc, root, a.jobs, use_cache=not a.no_cache)
+    execute_all(pages, proc, root, a.jobs, use_cache=not a.no_cache, execute=set(a.execute) if a.execute else None)
     t1 = time.time()
     mathjax = ensure_mathjax(cache)
     write_site_source(pages, proc, proc / "_sphinx" / "src", mathjax, root)
