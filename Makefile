@@ -37,11 +37,15 @@ export-check: install
 	@test -z "$$(git status --porcelain --untracked-files=all -- kolit | grep -v __pycache__)" || { echo "nbdev_export created files that are not committed:"; git status --porcelain -- kolit; exit 1; }
 	$(BIN)/python scripts/make_readme.py --check
 
+# One torch/BLAS thread per process: nbdev_test runs $(JOBS) notebooks at once on a 2-core machine, and
+# oversubscribed threads made the suite several times slower here.
+THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 nbtest: install
-	$(BIN)/nbdev_test --n_workers $(JOBS) --do_print --timing
+	$(THREADS) $(BIN)/nbdev_test --n_workers $(JOBS) --do_print --timing
 
 pytest: install chromium
-	$(BIN)/python -m pytest -q tests
+	$(THREADS) $(BIN)/python -m pytest -q --durations=10 tests
 
 test: install export-check nbtest pytest
 

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['TreeView', 'TreeDashboard']
 
-# %% ../nbs/08_dashboards.ipynb #d292856d
+# %% ../nbs/08_dashboards.ipynb #7d684962
 from typing import NamedTuple
 
 import ipywidgets as widgets
@@ -13,7 +13,7 @@ import ipywidgets as widgets
 from .core import BERTable, ber_figure, simulate_ber
 from .plotkin import decoder_transceiver, min_distance, polar_tree, rm_tree, tree_figure
 
-# %% ../nbs/08_dashboards.ipynb #8b152588
+# %% ../nbs/08_dashboards.ipynb #a2f16fba
 class TreeView(NamedTuple):
     "What the tree dashboard shows for one choice of code."
     tree: object  # the PlotkinTree
@@ -116,6 +116,5 @@ class TreeDashboard:
             if fig is not None:
                 with out: display(fig)
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):  # displays as its widget
+        return self.widget._repr_mimebundle_(**kwargs)

@@ -10,7 +10,7 @@ __all__ = ['MAX_M', 'LEAF_KINDS', 'POLAR_CONSTRUCTIONS', 'SC_MODES', 'FULL_ENUM_
            'min_distance_brute', 'lse', 'minsum', 'oplus_v', 'Decoded', 'sc_decode', 'dumer_decode', 'ListDecoded',
            'scl_list', 'scl_decode', 'parse_code', 'make_decoder', 'decoder_transceiver']
 
-# %% ../nbs/05_plotkin_trees.ipynb #b2c15fd0
+# %% ../nbs/05_plotkin_trees.ipynb #5bd92609
 import math
 import re
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from .core import bpsk, code_transceiver
 
-# %% ../nbs/05_plotkin_trees.ipynb #4a974863
+# %% ../nbs/05_plotkin_trees.ipynb #5b2dd54d
 MAX_M = 12  # largest m (n = 4096) accepted by the constructors
 
 
@@ -50,7 +50,7 @@ def rm_info(m: int,  # log2 of the block length
     "Information set of RM(m, r): the rows i with popcount(i) >= m - r."
     return tuple(i for i in range(2**m) if _popcount(i) >= m - r)
 
-# %% ../nbs/05_plotkin_trees.ipynb #c7bfaec6
+# %% ../nbs/05_plotkin_trees.ipynb #7afb8de5
 LEAF_KINDS = ("frozen", "rep", "full", "rm1", "map")  # kinds of leaves; internal nodes have kind "node"
 
 
@@ -140,7 +140,7 @@ def plotkin_node(left: PlotkinTree,  # v, the first half of the kernel indices (
     if left.m != right.m: raise ValueError(f"left and right must have the same m, got {left.m} and {right.m}")
     return PlotkinTree(left.m + 1, "node", left.info + tuple(left.n + i for i in right.info), left, right)
 
-# %% ../nbs/05_plotkin_trees.ipynb #0eb2fc4f
+# %% ../nbs/05_plotkin_trees.ipynb #2e042198
 def _check_mr(m, r):
     m = _check_m(m)
     if not isinstance(r, (int, np.integer)) or isinstance(r, bool) or not 0 <= r <= m:
@@ -163,7 +163,7 @@ def rm_tree(m: int,  # log2 of the block length, 0 <= m <= 12
     m, r = _check_mr(m, r)
     return _rm_subtree(m, r, first_order_leaves=r >= 2)
 
-# %% ../nbs/05_plotkin_trees.ipynb #dc5a4150
+# %% ../nbs/05_plotkin_trees.ipynb #c2e38cf1
 class TreeNode(NamedTuple):
     "A node of a tree with its position: what `leaves` and `internal_nodes` return."
     tree: PlotkinTree  # the subtree rooted here
@@ -207,7 +207,7 @@ def _check_tree(tree):
     if not isinstance(tree, PlotkinTree):
         raise ValueError(f"tree must be a PlotkinTree (from rm_tree, polar_tree or parse_code), got {type(tree).__name__}")
 
-# %% ../nbs/05_plotkin_trees.ipynb #005e4c77
+# %% ../nbs/05_plotkin_trees.ipynb #4410cacc
 POLAR_CONSTRUCTIONS = ("ga", "bhattacharyya", "pw")  # Gaussian approximation, Bhattacharyya bound, polarization weight
 
 
@@ -276,7 +276,7 @@ def _check_n(n):
         raise ValueError(f"n must be a power of 2 with 1 <= n <= {2**MAX_M}, got {n!r}")
     return int(n).bit_length() - 1
 
-# %% ../nbs/05_plotkin_trees.ipynb #2ac05286
+# %% ../nbs/05_plotkin_trees.ipynb #517ed0b9
 def tree_from_info(m: int,  # log2 of the block length
                    info: Sequence[int],  # information positions (0-based kernel indices)
                    rm1_leaves: bool = False,  # collapse first-order RM subtrees (m >= 2) into MAP-decoded rm1 leaves
@@ -320,7 +320,7 @@ def polar_tree(n: int,  # block length, a power of 2 up to 4096
         raise ValueError(f"k_or_info must be an int k or a sequence of 0-based positions, got {type(k_or_info).__name__}")
     return tree_from_info(m, info, rm1_leaves)
 
-# %% ../nbs/05_plotkin_trees.ipynb #07af3453
+# %% ../nbs/05_plotkin_trees.ipynb #e67c3426
 def tree_figure(tree: PlotkinTree,  # the tree to draw
                 title: str = None,  # figure title (default: the root's name)
                ):
@@ -373,7 +373,7 @@ def tree_figure(tree: PlotkinTree,  # the tree to draw
                       yaxis=dict(visible=False, range=[-d - 0.6, 0.5]))
     return fig
 
-# %% ../nbs/05_plotkin_trees.ipynb #a94cb95d
+# %% ../nbs/05_plotkin_trees.ipynb #9c11674b
 def _xor(a, b): return (a - b).abs()  # XOR of float bits
 
 
@@ -452,7 +452,7 @@ def generator_matrix(tree: PlotkinTree,  # the code
     _check_tree(tree)
     return encode(tree, torch.eye(tree.k))
 
-# %% ../nbs/05_plotkin_trees.ipynb #17b4f3bd
+# %% ../nbs/05_plotkin_trees.ipynb #fabcf455
 def rm_parameters(m: int,  # log2 of the block length
                   r: int,  # order
                  ) -> dict:  # n, k, rate, d of RM(m, r) by the formulas of Table 4.1
@@ -478,7 +478,7 @@ def min_distance_brute(tree: PlotkinTree,  # the code
     _, words = codebook(generator_matrix(tree), max_k=max_k)
     return int(words[1:].sum(-1).min())
 
-# %% ../nbs/05_plotkin_trees.ipynb #b92e9967
+# %% ../nbs/05_plotkin_trees.ipynb #7ccab3a5
 SC_MODES = ("lse", "minsum")  # exact log-sum-exp, or its min-sum approximation
 
 
@@ -504,7 +504,7 @@ def oplus_v(a: torch.Tensor,  # (...) LLRs of the first copy of u
     "The thesis's ⊕_v operator: a + (−1)^v b."
     return a + (1 - 2 * v) * b
 
-# %% ../nbs/05_plotkin_trees.ipynb #35229d7d
+# %% ../nbs/05_plotkin_trees.ipynb #60876288
 class Decoded(NamedTuple):
     "What the SC decoder returns."
     bits: torch.Tensor  # (batch, k) decoded message bits {0., 1.}
@@ -594,7 +594,7 @@ def dumer_decode(tree: PlotkinTree,  # the code
     "Dumer's recursive decoder (SC decoding for Polar trees): the message bits."
     return sc_decode(tree, llr, mode).bits
 
-# %% ../nbs/05_plotkin_trees.ipynb #c5a60c79
+# %% ../nbs/05_plotkin_trees.ipynb #16f83245
 class ListDecoded(NamedTuple):
     "What the SC-list decoder returns: the surviving paths, best first."
     bits: torch.Tensor  # (batch, paths, k) message bits of each path
@@ -741,7 +741,7 @@ def scl_decode(tree: PlotkinTree,  # the code
     "SC-list decoding (App. C.2): the message bits of the path with the best metric."
     return scl_list(tree, llr, list_size, mode).bits[:, 0]
 
-# %% ../nbs/05_plotkin_trees.ipynb #68b12b38
+# %% ../nbs/05_plotkin_trees.ipynb #2bcb822e
 DECODERS = ("dumer", "dumer-minsum", "scl:L", "map")  # decoder names accepted by make_decoder
 MAX_MAP_K = 20  # brute-force MAP enumerates 2^k codewords
 
