@@ -1,6 +1,6 @@
 """Full-size EM experiments of thesis Chapter 2 (§2.5, App. A.12): writes reports/data/em/NAME.json.
 
-Regenerate everything (about an hour on one core):
+Regenerate everything (about 30 minutes on one core):
 
     nice .venv/bin/python scripts/em_experiments.py --all
 

@@ -64,3 +64,25 @@ def test_reproduce_quick(tmp_path):
     assert (tmp_path / "REPORT.md").exists() and (tmp_path / "plotly.min.js").exists()
     bad = run("reproduce", "--only", "nope", check=False)
     assert bad.returncode == 2 and "argument --only" in bad.stderr
+
+
+def test_cqt_json_contract():
+    coef = json.loads(run("cqt", "--g", "sigmoid", "--sigma", "0.1", "--json").stdout)
+    assert list(coef) == ["alpha", "beta", "gamma"]
+    coef4 = json.loads(run("cqt", "--g", "linear", "--sigma", "0.5", "--order", "4", "--json").stdout)
+    assert list(coef4) == ["alpha", "beta", "gamma", "delta"]
+    bad = run("cqt", "--g", "tanh", "--sigma", "0.1", check=False)
+    assert bad.returncode == 2 and "argument --g" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    bad = run("cqt", "--g", "relu", "--sigma", "-1", check=False)
+    assert bad.returncode == 2 and "argument --sigma" in bad.stderr
+
+
+def test_moe_json_contract():
+    res = json.loads(run("moe", "spectral", "--k", "3", "--d", "10", "--n", "4000", "--sigma", "0.5",
+                         "--g", "linear", "--trials", "2", "--seed", "0", "--json").stdout)
+    assert set(res) >= {"regressor_fit", "gating_fit", "error"}
+    assert set(res["regressor_fit"]) == {"mean", "std"} and 0 < res["regressor_fit"]["mean"] <= 1
+    bad = run("moe", "em", "--k", "12", "--d", "10", "--trials", "1", check=False)
+    assert bad.returncode == 2 and "argument --k" in bad.stderr, bad.stderr
+    bad = run("moe", "em", "--sigma", "-0.5", "--trials", "1", check=False)
+    assert bad.returncode == 2 and "argument --sigma" in bad.stderr, bad.stderr

@@ -208,3 +208,15 @@ def test_dashboard_recomputes_within_two_seconds():
         dash.sliders[name].value = value
         worst = max(worst, time.time() - t0)
     assert worst < 2.0, f"slowest update {worst:.2f} s"
+
+
+def test_reproductions_quick_mode():
+    import kolit.em  # noqa: F401  (registers the em-* reproductions)
+    from kolit.reproduce import REPRODUCTIONS
+    keys = [k for k in REPRODUCTIONS if k.startswith("em-")]
+    assert set(keys) == {"em-table-2-1", "em-table-2-2", "em-fig-2-3", "em-fig-a1", "em-fig-a2", "em-stuck", "em-constants", "em-real-data"}
+    t0 = time.time()
+    for k in keys:
+        res = REPRODUCTIONS[k].run(quick=True, seed=0, progress=False)
+        assert res.rows and all(set(r) == {"quantity", "snr_db", "thesis", "kolit", "check"} for r in res.rows)
+    assert time.time() - t0 < 45
