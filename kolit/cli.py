@@ -129,8 +129,10 @@ MOE_METHODS = {"spectral": "em", "em": "em", "joint-em": "em", "l4": "landscape"
 
 def _json_or_text(result: dict, as_json: bool) -> str:
     if as_json: return json.dumps(result)
-    return "\n".join(f"{k:16s} {v['mean']:.4g} ± {v['std']:.2g}" if isinstance(v, dict) else f"{k:16s} {v}"
-                     for k, v in result.items())
+    def fmt(v):
+        if isinstance(v, dict) and v.get("mean") is None: return "— (not estimated by this method)"
+        return f"{v['mean']:.4g} ± {v['std']:.2g}" if isinstance(v, dict) else str(v)
+    return "\n".join(f"{k:16s} {fmt(v)}" for k, v in result.items())
 
 
 def _arg_of(message: str, names, default: str) -> str:
