@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['ESCAPE_NORM', 'REGENERATE', 'THESIS_FIG_3_1', 'CENSUS_REGS', 'MOE_GD_LOSSES', 'EXPERIMENTS', 'l2_excess', 'Census',
            'census_l4', 'census_l2', 'census_figure', 'loss_slice', 'slice_figure', 'landscape_slices', 'run_dict',
-           'run_fig_3_1', 'figure_3_1', 'experiment_dir', 'load_experiment', 'fig_3_1_rows', 'markdown_table',
-           'run_fig_3_2', 'figure_3_2', 'fig_3_2_rows', 'run_fig_b_1', 'figure_b_1', 'run_census', 'census_rows',
-           'moe_gd_command', 'experiment_result', 'repro_theorem_9', 'repro_fig_3_1', 'repro_fig_3_2', 'repro_fig_b_1',
-           'repro_census']
+           'run_fig_3_1', 'figure_3_1', 'experiment_dir', 'load_experiment', 'fmt_summary', 'fig_3_1_rows',
+           'markdown_table', 'run_fig_3_2', 'figure_3_2', 'fig_3_2_rows', 'run_fig_b_1', 'fig_b_1_checkpoints',
+           'figure_b_1', 'run_census', 'census_rows', 'moe_gd_command', 'experiment_result', 'repro_theorem_9',
+           'repro_fig_3_1', 'repro_fig_3_2', 'repro_fig_b_1', 'repro_census']
 
 # %% ../nbs/04b_l4_landscape.ipynb #9494b1b1
 import json
@@ -22,10 +22,10 @@ import torch
 from tqdm.auto import tqdm
 
 from .core import make_generator
-from .cqt import quartic_coefficients
 from .em import uniform_ball
 from .l4 import (L4Reg, e_gate, e_reg, em_runs, gate_weights, l4_convergence, l4_from_tensors, l4_minimiser,
-                      l4_population, l4_tensors, resolve_signs, sgd_l2, sgd_l4, sgd_llog, thesis_moe, xAt, convergence_figure)
+                      l4_population, l4_tensors, l4_transforms, resolve_signs, sgd_l2, sgd_l4, sgd_llog, thesis_moe, xAt,
+                      convergence_figure)
 from .moe import MixtureInputs, MoE, activation, iter_moe_samples, moe_mean, random_sphere, sample_moe
 
 # %% ../nbs/04b_l4_landscape.ipynb #616a5730
@@ -143,14 +143,14 @@ def census_l4(truth: MoE,  # ground truth (orthonormal regressors, orthogonal ga
     k, d = truth.k, truth.d
     gen = make_generator(seed)
     A = random_sphere(starts * k, d, gen).reshape(starts, k, d).to(truth.A).requires_grad_(True)
-    qt = quartic_coefficients(truth.g, truth.sigma)
+    tr = l4_transforms(truth.g, truth.sigma)
     pi = gate_weights(truth.W)
     if n is None:
         f = lambda a: l4_population(a, truth, reg, pi)
         name, fmin = "L4 (population)", l4_population(l4_minimiser(truth, reg, pi), truth, reg, pi).item()
     else:
-        T4, T2 = l4_tensors(iter_moe_samples(truth, n, chunk=50_000, seed=gen), qt)
-        f = lambda a: l4_from_tensors(a, T4, T2, qt, reg)
+        T4, T2 = l4_tensors(iter_moe_samples(truth, n, chunk=50_000, seed=gen), tr)
+        f = lambda a: l4_from_tensors(a, T4, T2, tr, reg)
         name, fmin = f"L4 (empirical, n={n:.0e})".replace("e+0", "e"), None
     opt = torch.optim.SGD([A], lr=lr)
     for _ in tqdm(range(steps), disable=not progress, desc=f"census {name}"):
@@ -158,7 +158,8 @@ def census_l4(truth: MoE,  # ground truth (orthonormal regressors, orthogonal ga
         f(A).sum().backward()
         opt.step()
     P, val, gn, me, mx = _finish(lambda p: f(p.reshape(k, d)), A.detach().reshape(starts, -1), k, d, polish)
-    fmin = float(np.nanmin(val.numpy())) if fmin is None else fmin  # empirical: the best end point found
+    if fmin is None:  # empirical: the best end point found
+        fmin = float(np.nanmin(val.numpy())) if torch.isfinite(val).any() else math.nan
     ereg = np.array([e_reg(p.reshape(k, d), truth.A) if m <= ESCAPE_NORM else math.nan for p, m in zip(P, mx)])
     return Census(name, ereg, np.full(starts, np.nan), (val - fmin).numpy(), gn.numpy(), me.numpy(), mx.numpy(), P,
                   dict(starts=starts, steps=steps, lr=lr, reg=reg.__dict__, polish=polish, seed=seed, n=n))
@@ -206,19 +207,19 @@ def census_figure(censuses: list,  # Census values
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     fig = make_subplots(1, 2, subplot_titles=("E_reg of the end points", "excess loss vs E_reg"))
-    colors = ["#1f77b4", "#17becf", "#d62728", "#2ca02c"]
+    colors = ["#1f77b4", "#17becf", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#2ca02c", "#d62728", "#7f7f7f", "#ff7f0e"]
     symbols = {"global": "circle", "spurious minimum": "x", "unresolved": "diamond-open"}  # escaped points have no E_reg
     for c, cen in enumerate(censuses):
         lab = cen.labels()
         e = np.maximum(cen.ereg, 1e-16)
         esc = int((lab == "escaped").sum())
-        fig.add_trace(go.Histogram(x=np.log10(e[np.isfinite(e)]), name=cen.loss + (f" ({esc} escaped)" if esc else ""), marker_color=colors[c % 4], opacity=0.7,
+        fig.add_trace(go.Histogram(x=np.log10(e[np.isfinite(e)]), name=cen.loss + (f" ({esc} escaped)" if esc else ""), marker_color=colors[c % len(colors)], opacity=0.7,
                                    xbins=dict(start=-16, end=0.1, size=0.25), legendgroup=cen.loss), 1, 1)
         for cls, sym in symbols.items():
             m = lab == cls
             if m.any():
                 fig.add_trace(go.Scatter(x=e[m], y=np.maximum(cen.excess[m], 1e-16), mode="markers", legendgroup=cen.loss,
-                                         name=f"{cen.loss}: {cls} ({int(m.sum())})", marker=dict(color=colors[c % 4], symbol=sym, size=7)), 1, 2)
+                                         name=f"{cen.loss}: {cls} ({int(m.sum())})", marker=dict(color=colors[c % len(colors)], symbol=sym, size=7)), 1, 2)
     fig.update_layout(title=title, template="plotly_white", barmode="overlay", height=450)
     fig.update_xaxes(title_text="log10 E_reg", row=1, col=1)
     fig.update_yaxes(title_text="end points", row=1, col=1)
@@ -407,6 +408,15 @@ THESIS_FIG_3_1 = {  # method -> (metric, what §3.3 says)
 }
 
 
+def _f(v: float) -> str:  # 4 decimals, or 2 significant digits below 10⁻³
+    return f"{v:.1e}" if 0 < abs(v) < 1e-3 else f"{v:.4f}"
+
+
+def fmt_summary(v: dict) -> str:
+    "'mean ± std [min, max]' of a summary."
+    return f"{_f(v['mean'])} ± {_f(v['std'])} [{_f(v['min'])}, {_f(v['max'])}]"
+
+
 def fig_3_1_rows(res: dict) -> list:
     "(method, metric, thesis says, kolit final mean ± std [min, max], verdict) for Figure 3.1."
     f = {m: r["final"] for m, r in res["runs"].items()}
@@ -414,13 +424,14 @@ def fig_3_1_rows(res: dict) -> list:
     for m, (metric, says) in THESIS_FIG_3_1.items():
         v = f[m][metric]
         if m == "l4": ok = "ok" if v["max"] < 0.01 else "DIFFERS"
-        elif m == "llog": ok = "ok" if v["mean"] < min(f["l2"]["egate"]["mean"], f["em"]["egate"]["mean"]) else "DIFFERS"
+        elif m == "llog":
+            ok = ("ok" if v["mean"] < min(f["l2"]["egate"]["mean"], f["em"]["egate"]["mean"]) else
+                  "DIFFERS: EM's gate is better" if f["em"]["egate"]["mean"] <= v["mean"] else "DIFFERS")
         else: ok = "ok" if v["mean"] > 0.05 else "DIFFERS: recovers the truth"
-        out.append((_STYLE[m][0], "E_reg" if metric == "ereg" else "E_gating", says,
-                    f"{v['mean']:.4f} ± {v['std']:.4f} [{v['min']:.4f}, {v['max']:.4f}]", ok))
+        out.append((_STYLE[m][0], "E_reg" if metric == "ereg" else "E_gating", says, fmt_summary(v), ok))
     for m in ("l2", "em"):
         v = f[m]["egate"]
-        out.append((_STYLE[m][0], "E_gating", "worse than Llog (Fig. 3.1b)", f"{v['mean']:.4f} ± {v['std']:.4f} [{v['min']:.4f}, {v['max']:.4f}]",
+        out.append((_STYLE[m][0], "E_gating", "worse than Llog (Fig. 3.1b)", fmt_summary(v),
                     "ok" if v["mean"] > f["llog"]["egate"]["mean"] else "DIFFERS: better than Llog"))
     return out
 
@@ -432,6 +443,8 @@ def markdown_table(header, rows) -> str:
 # %% ../nbs/04b_l4_landscape.ipynb #bd1da53a
 def run_fig_3_2(trials: int = 5, epochs: int = 4000, batch: int = 1024, l4_lr: float = 1e-3,
                 ps=(0.1, 0.2, 0.3, 0.4, 0.5),  # mixing probabilities of (c)
+                mix_epochs: int = None,  # epochs of (c); None: epochs
+                uncentred: bool = True,  # also run (c) with App. B.1's transforms (no constants), for contrast
                 d: int = 10, sigma: float = 0.05, seed: int = 0, progress: bool = False,
                ) -> dict:
     "Figure 3.2: (a, b) k = 2 with random (non-orthogonal) gates, L4 then Llog; (c) L4 with mixture inputs."
@@ -443,14 +456,17 @@ def run_fig_3_2(trials: int = 5, epochs: int = 4000, batch: int = 1024, l4_lr: f
     llog = sgd_llog(truths, _sign_fixed(l4, truths, 8192, seed + 2), epochs, batch, trials, seed=seed + 3, progress=progress)
     truth3 = thesis_moe(3, d, sigma)
     mu = random_sphere(1, d, gen)[0]
-    mix = {}
+    mix, raw = {}, {}
     for i, p in enumerate(ps):
         inputs = MixtureInputs(d, p, mu1=mu, mu2=-mu)
-        mix[str(p)] = run_dict(sgd_l4(truth3, epochs, batch, trials, lr=l4_lr, inputs=inputs, seed=seed + 10 + i, progress=progress))
+        kw = dict(lr=l4_lr, inputs=inputs, seed=seed + 10 + i, progress=progress)
+        mix[str(p)] = run_dict(sgd_l4(truth3, mix_epochs or epochs, batch, trials, **kw))
+        if uncentred: raw[str(p)] = run_dict(sgd_l4(truth3, mix_epochs or epochs, batch, trials, center=False, **kw))
     return dict(name="fig-3-2", seed=seed, setting=dict(d=d, sigma=sigma, batch=batch, epochs=epochs, trials=trials, l4_lr=l4_lr,
-                                                        ps=list(ps), mu=_round(mu)),
+                                                        ps=list(ps), mix_epochs=mix_epochs or epochs, mu=_round(mu)),
                 gates=[_round(t.W[0]) for t in truths], cos_gate_span=[float(t.W[0, :2].norm()) for t in truths],
-                runs=dict(l4=run_dict(l4), llog=run_dict(llog)), mixture=mix, seconds=round(time.time() - t0, 1))
+                runs=dict(l4=run_dict(l4), llog=run_dict(llog)), mixture=mix, mixture_uncentred=raw,
+                seconds=round(time.time() - t0, 1))
 
 
 def figure_3_2(res: dict, log_y: bool = True):
@@ -460,9 +476,12 @@ def figure_3_2(res: dict, log_y: bool = True):
     fig = make_subplots(1, 3, subplot_titles=("(a) L4, non-orthogonal gate", "(b) Llog, non-orthogonal gate", "(c) L4, mixture inputs"))
     _trials(fig, res["runs"]["l4"], "ereg", 1, 1, name="(a, b) trial")
     _trials(fig, res["runs"]["llog"], "egate", 1, 2, showlegend=False)
-    for p, run in res["mixture"].items():
-        v = np.array(run["trace"]["ereg"], dtype=float)
-        fig.add_trace(go.Scatter(x=run["epochs"], y=np.nanmean(v, 1).tolist(), name=f"(c) p = {p} (mean of {v.shape[1]})"), 1, 3)
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+    for key, dash, tag in (("mixture", "solid", "centred Q4, Q2"), ("mixture_uncentred", "dot", "App. B.1's Q4, Q2")):
+        for i, (p, run) in enumerate(res.get(key, {}).items()):
+            v = np.array([[np.nan if a is None else a for a in r] for r in run["trace"]["ereg"]], dtype=float)
+            fig.add_trace(go.Scatter(x=run["epochs"], y=np.nanmean(v, 1).tolist(), name=f"(c) p = {p}, {tag} (mean of {v.shape[1]})",
+                                     line=dict(dash=dash, color=palette[i % 5])), 1, 3)
     for c in (1, 2, 3):
         fig.update_xaxes(title_text="epochs", row=1, col=c)
         fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power", row=1, col=c)
@@ -478,19 +497,30 @@ def fig_3_2_rows(res: dict) -> list:
             "ok" if l4["max"] < 0.01 else "DIFFERS"),
            ("(b) Llog, k=2, non-orthogonal w*", "still learns the true parameters (5 runs)", f"E_gating max {llog['max']:.4f} (mean {llog['mean']:.4f})",
             "ok" if llog["max"] < 0.02 else "DIFFERS")]
-    for p, run in res["mixture"].items():
-        v = run["final"]["ereg"]
-        out.append((f"(c) L4, mixture inputs p={p}", "learns the ground truth in all settings", f"E_reg max {v['max']:.4f} (mean {v['mean']:.4f})",
-                    "ok" if v["max"] < 0.01 else "DIFFERS"))
+    for key, tag in (("mixture", "centred Q4, Q2 (§3.2.1)"), ("mixture_uncentred", "App. B.1's Q4, Q2")):
+        for p, run in res.get(key, {}).items():
+            v = run["final"]["ereg"]
+            ok = "ok" if v["max"] < 0.01 else "close (E_reg < 0.1)" if v["max"] < 0.1 else "DIFFERS"
+            out.append((f"(c) L4, mixture inputs p={p}, {tag}", "learns the ground truth in all settings",
+                        f"E_reg mean {v['mean']:.4f}, max {v['max']:.4f} ({run['config']['epochs']} epochs)", ok))
     return out
 
 # %% ../nbs/04b_l4_landscape.ipynb #0656b740
-def run_fig_b_1(trials: int = 5, epochs: int = 4000, batch: int = 128, lr: float = 1e-3, seed: int = 0, progress: bool = False) -> dict:
+def run_fig_b_1(trials: int = 5, epochs: int = 16_000, batch: int = 128, lr: float = 1e-3, seed: int = 0, progress: bool = False) -> dict:
     "Figure B.1: SGD on L4 with small batches."
     t0 = time.time()
     run = sgd_l4(thesis_moe(), epochs, batch, trials, lr=lr, seed=seed, progress=progress)
     return dict(name="fig-b-1", seed=seed, setting=dict(k=3, d=10, sigma=0.05, batch=batch, epochs=epochs, trials=trials, lr=lr),
                 runs=dict(l4=run_dict(run)), seconds=round(time.time() - t0, 1))
+
+
+def fig_b_1_checkpoints(res: dict, at=(4000,)) -> dict:
+    "E_reg summaries at some epochs (those reached) and at the end: epoch -> summary."
+    run = res["runs"]["l4"]
+    ep = run["epochs"]
+    out = {e: _summary(run["trace"]["ereg"][ep.index(e)]) for e in at if e in ep and e != ep[-1]}
+    out[ep[-1]] = run["final"]["ereg"]
+    return out
 
 
 def figure_b_1(res: dict, log_y: bool = True):
@@ -591,7 +621,7 @@ from .reproduce import ReproResult, reproduction, row
 
 EXPERIMENTS = {  # name -> (runner, quick kwargs)
     "fig-3-1": (run_fig_3_1, dict(trials=2, epochs=600, l4_lr=3e-3, em_n=4096, em_iters=30)),
-    "fig-3-2": (run_fig_3_2, dict(trials=2, epochs=500, l4_lr=3e-3, ps=(0.1, 0.5))),
+    "fig-3-2": (run_fig_3_2, dict(trials=2, epochs=500, l4_lr=3e-3, ps=(0.5,))),
     "fig-b-1": (run_fig_b_1, dict(trials=2, epochs=600, lr=3e-3)),
     "census": (run_census, dict(l4_starts=100, emp_ns=(10**4,), emp_starts=20, l2_starts=12, l2_n=400, steps=600,
                                 regs={"default (µ, λ, δ) = (0.1, 1, 0.5)": (L4Reg(), 0.05)})),
@@ -648,9 +678,10 @@ def repro_fig_3_2(quick=False, seed=0, progress=True):
 @reproduction("l4-fig-b-1", "SGD on L4 with batch 128, lr 1e-3", "Fig. B.1 (App. B.4.1)")
 def repro_fig_b_1(quick=False, seed=0, progress=True):
     res = experiment_result("fig-b-1", quick, seed, progress)
-    v = res["runs"]["l4"]["final"]["ereg"]
-    rows_ = [row("L4 final E_reg, batch 128", None, "still converges to zero, with more variance",
-                 f"{v['mean']:.4f} ± {v['std']:.4f} [{v['min']:.4f}, {v['max']:.4f}] ({_size(res)})", "ok" if v["max"] < 0.02 else "DIFFERS")]
+    rows_ = [row(f"L4 E_reg at epoch {e}, batch 128", None, "still converges to zero, with more variance",
+                 f"{fmt_summary(v)} ({_size(res)})",
+                 "ok" if v["max"] < 0.02 else "not yet converged" if e < res["setting"]["epochs"] else "DIFFERS")
+             for e, v in fig_b_1_checkpoints(res).items()]
     return ReproResult(rows_, {"l4-fig-b-1": figure_b_1(res)}, "Same setting as Fig. 3.1 with batch 128.")
 
 
@@ -661,7 +692,9 @@ def repro_census(quick=False, seed=0, progress=True):
     rows_ = []
     for loss, starts, glob, spur, esc, unres, note in census_rows(res):
         kolit = f"{glob} global, {spur} spurious minima, {esc} escaped, {unres} unresolved; {note}" + (" (quick)" if res.get("quick") else "")
-        if loss.startswith("L4 (population)"):
+        if loss.startswith("L4 (population)") and "µ = 0" in loss:
+            says, ok = "Theorem 3 needs µ > 0 (Remark 5)", "computed: spurious minima without µ" if spur else "computed"
+        elif loss.startswith("L4 (population)"):
             says, ok = "no spurious local minima (Theorem 3)", "ok" if spur == 0 and esc == 0 else "DIFFERS"
         elif loss.startswith("L4"):
             says = "same landscape for n ≥ poly(d, 1/ε) (Theorem 4)"

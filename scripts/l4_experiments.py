@@ -25,7 +25,7 @@ from kolit.landscape import EXPERIMENTS, experiment_dir
 FULL = {  # name -> keyword arguments of the runner at full size (defaults of the runner otherwise)
     "fig-b-1": dict(trials=5, epochs=16000, batch=128, lr=1e-3),
     "fig-3-1": dict(trials=10, epochs=4000, batch=1024, l4_lr=1e-3, em_n=102_400, em_iters=100),
-    "fig-3-2": dict(trials=5, epochs=4000, batch=1024, l4_lr=1e-3),
+    "fig-3-2": dict(trials=5, epochs=4000, batch=1024, l4_lr=1e-3, mix_epochs=8000),
     "census": dict(),
 }
 

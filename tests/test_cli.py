@@ -86,3 +86,12 @@ def test_moe_json_contract():
     assert bad.returncode == 2 and "argument --k" in bad.stderr, bad.stderr
     bad = run("moe", "em", "--sigma", "-0.5", "--trials", "1", check=False)
     assert bad.returncode == 2 and "argument --sigma" in bad.stderr, bad.stderr
+
+
+def test_moe_gd_json_contract():
+    res = json.loads(run("moe", "l4", "--k", "3", "--d", "10", "--sigma", "0.05", "--epochs", "50", "--batch", "256",
+                         "--trials", "2", "--seed", "0", "--json").stdout)
+    assert set(res) == {"regressor_error", "gating_error"}
+    assert set(res["regressor_error"]) == {"mean", "std"}
+    bad = run("moe", "l2", "--epochs", "0", check=False)
+    assert bad.returncode == 2 and "argument --epochs" in bad.stderr
