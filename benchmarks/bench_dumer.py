@@ -21,16 +21,10 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from numpy_dumer import decode_rm  # noqa: E402
+from timing import best_times  # noqa: E402
 
 from kolit.core import bpsk, make_generator, random_bits, snr_to_sigma  # noqa: E402
 from kolit.plotkin import dumer_decode, encode, rm_tree  # noqa: E402
-
-
-def best_of(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main():
@@ -63,11 +57,9 @@ def main():
     sync = (lambda: torch.cuda.synchronize()) if args.device.startswith("cuda") else (lambda: None)
     def run_kolit():
         dumer_decode(tree, llr); sync()
-    run_kolit()  # warm-up
-    t_kolit = best_of(run_kolit, args.repeats)
-    t_batched = best_of(lambda: decode_rm(llr_np, args.m, args.r, batched=True), max(1, args.repeats // 2))
+    t_kolit, t_batched = best_times([run_kolit, lambda: decode_rm(llr_np, args.m, args.r, batched=True)], args.repeats)
     sub = llr_np[: args.subsample]
-    t_percw = best_of(lambda: decode_rm(sub, args.m, args.r, batched=False), 1) * args.batch / len(sub)
+    t_percw = best_times([lambda: decode_rm(sub, args.m, args.r, batched=False)], 1)[0] * args.batch / len(sub)
 
     print(f"RM({args.m},{args.r}) Dumer exact-LSE, batch {args.batch}, {args.threads} torch thread(s), device {args.device}")
     print(f"agreement with the NumPy recursion (same codewords): {agree:.4f}")

@@ -10,6 +10,7 @@ Not part of the test path.
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -26,15 +27,8 @@ def rm1_generator(m: int) -> torch.Tensor:
     return G[[i for i in range(2**m) if bin(i).count("1") >= m - 1]]
 
 
-def best_times(fns, repeats: int, sync) -> list:
-    "Best wall time of each function, measured in turns after one warm-up call each."
-    for f in fns: f(); sync()
-    best = [math.inf] * len(fns)
-    for _ in range(repeats):
-        for i, f in enumerate(fns):
-            t0 = time.perf_counter(); f(); sync()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import best_times  # noqa: E402
 
 
 def main(argv=None) -> int:
