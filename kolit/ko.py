@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'INPUTS', 'KOConfig', 'tiny', 'NodeMLPs', 'KOEncoder', 'KODecoderConfig', 'pm_kernel',
-           'soft_leaf_codeword', 'full_leaf_soft_map', 'KODecoder', 'KOCode']
+           'soft_leaf_codeword', 'full_leaf_soft_map', 'KODecoder', 'KOCode', 'load']
 
 # %% ../nbs/07a_ko_modules.ipynb #c6c11e5f
 import math
@@ -19,7 +19,8 @@ from .plotkin import (PlotkinTree, encode, generator_matrix, internal_nodes, lea
 from .softmap import METHODS, rm1_soft_map, soft_map
 
 # %% ../nbs/07a_ko_modules.ipynb #f669b554
-ACTIVATIONS = {"selu": F.selu, "relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
+ACTIVATIONS = {"selu": F.selu, "relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu,
+               "linear": lambda h: h}  # "linear": the KO-linear ablation (§4.4, Fig. 4.9)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class KOConfig:
     activation: str = "selu"  # one of ACTIVATIONS
     init_std: float = 0.02  # weights ~ N(0, init_std²), biases 0 (released code); 0 gives the classical code
     neural_root: bool = True  # put networks at the root node (the thesis's Polar(64,7) KO has none there)
+    binarize: bool = False  # KO-b ablation (Fig. 4.9): send sign(x), trained with the straight-through gradient
 
     def __post_init__(self):
         for name in ("hidden", "depth"):
@@ -140,7 +142,10 @@ class KOEncoder(nn.Module):
                 else: right = right + torch.stack([self.g(uv[j], i) for j, i in enumerate(idx)])
             for p, c in zip(paths, torch.cat([u, right], -1)): out[p] = c  # (batch, 2ℓ)
         c = out[""]  # (batch, n)
-        return c / c.pow(2).mean(-1, keepdim=True).sqrt()  # ‖x‖² = n; exactly c itself when c is ±1
+        x = c / c.pow(2).mean(-1, keepdim=True).sqrt()  # ‖x‖² = n; exactly c itself when c is ±1
+        if self.config.binarize:  # KO-b: binary codewords; the gradient passes through sign() unchanged
+            x = x + (torch.where(x < 0, -1.0, 1.0).to(x.dtype) - x).detach()
+        return x
 
 # %% ../nbs/07a_ko_modules.ipynb #ba95e109
 INPUTS = ("llr", "y")  # decoder features: 2y/σ² (Dumer at f̃ ≡ 0) or the raw channel output (the thesis)
@@ -155,6 +160,7 @@ class KODecoderConfig(KOConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.binarize: raise ValueError("binarize must be False for a decoder (it is the encoder's KO-b option)")
         if self.input not in INPUTS: raise ValueError(f"input must be one of {INPUTS}, got {self.input!r}")
         if self.leaf_method not in METHODS:
             raise ValueError(f"leaf_method must be one of {METHODS}, got {self.leaf_method!r}")
@@ -319,3 +325,11 @@ class KOCode(nn.Module):
         return dict(encoder_networks=e.g.count, encoder_parameters=sum(p.numel() for p in e.parameters()),
                     decoder_networks=d.f_left.count + d.f_right.count,
                     decoder_parameters=sum(p.numel() for p in d.parameters()))
+
+# %% ../nbs/07a_ko_modules.ipynb #cb3fc3b7
+def load(name: str,  # a shipped name (kolit.ko_weights.SHIPPED) or a path to a .safetensors weight file
+         device=None,  # where to put the code
+        ) -> "KOCode":
+    "A trained KO code by name or path (see `kolit.ko_weights.load`)."
+    from kolit.ko_weights import load as _load
+    return _load(name, device)

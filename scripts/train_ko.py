@@ -1,0 +1,85 @@
+"""Train the KO codes that ship with kolit and write kolit/weights/NAME.safetensors.
+
+    python scripts/train_ko.py NAME [--minutes M] [--work weights-work] [--device cpu|cuda] [--profile cpu|paper]
+
+NAME is one of ko-polar-64-7, ko-6-1, ko-8-2, tinyko-8-2. Training runs in --work/NAME (checkpoint.pt,
+losses.jsonl, run.json) and resumes from there when the command is repeated, so a budget can be spent in
+several sittings; --minutes bounds this sitting's wall time (the schedule's step count bounds the whole run).
+At the end the weights, the command, the steps taken, the samples seen and the wall time are written to
+kolit/weights/NAME.safetensors (metadata) and summarised in kolit/weights/README.md.
+
+The recipes are the `cpu` profile adapted per code (smaller batches and larger learning rates than the
+thesis's App. C.7.1, which is the `paper` profile); `--profile paper` trains with the thesis's
+hyper-parameters instead (GPU work).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+from kolit.ko import KOConfig, KODecoderConfig, tiny
+from kolit.ko_train import profile, train_folder
+from kolit.ko_weights import SHIPPED, WEIGHTS_DIR, save_code
+
+# name -> (code, encoder config, decoder config, training overrides of the cpu profile)
+RECIPES = {
+    "ko-6-1": ("rm:6:1", KOConfig(hidden=64), KODecoderConfig(hidden=64),
+               dict(batch=2000, epochs=40, dec_steps=100, enc_steps=10, snr_dec=-6.0, snr_enc=-5.0,
+                    lr_dec=1e-3, lr_enc=1e-4)),
+    "ko-polar-64-7": ("polar:64:7", KOConfig(hidden=64, neural_root=False), KODecoderConfig(hidden=64, neural_root=False),
+                      dict(batch=2000, epochs=40, dec_steps=100, enc_steps=10, snr_dec=-5.0, snr_enc=-4.0,
+                           lr_dec=1e-3, lr_enc=1e-4)),
+    "tinyko-8-2": ("rm:8:2", tiny(), tiny(KODecoderConfig()),
+                   dict(batch=2000, epochs=100, dec_steps=100, enc_steps=10, lr_dec=1e-3, lr_enc=1e-4)),
+    "ko-8-2": ("rm:8:2", KOConfig(), KODecoderConfig(),
+               dict(batch=1000, epochs=50, dec_steps=100, enc_steps=10, lr_dec=3e-4, lr_enc=3e-5)),
+}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", choices=SHIPPED)
+    p.add_argument("--minutes", type=float, default=None, help="wall-time budget of this sitting")
+    p.add_argument("--work", default="weights-work", help="folder for checkpoints (resumed when present)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--profile", choices=["cpu", "paper"], default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 was fastest per process here)")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    code, enc, dec, over = RECIPES[a.name]
+    config = profile("cpu", **over) if a.profile == "cpu" else profile("paper")
+    out = os.path.join(a.work, a.name)
+    command = "python scripts/train_ko.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    t0, steps_total = time.time(), config.total_steps
+    trainer = None
+    deadline = None if a.minutes is None else t0 + 60 * a.minutes
+    # train in chunks so that the wall-time budget is honoured at checkpoint boundaries
+    while True:
+        chunk = 100
+        trainer = train_folder(code, out, config, enc, dec, steps=chunk, resume=True, seed=a.seed, device=a.device,
+                               checkpoint_every=chunk, progress=False, command=command)
+        done = trainer.step_count
+        print(f"{a.name}: step {done}/{steps_total}, {time.time() - t0:.0f} s", flush=True)
+        if done >= steps_total or (deadline is not None and time.time() > deadline): break
+    spent = json.load(open(os.path.join(out, "budget.json"))) if os.path.exists(os.path.join(out, "budget.json")) else {}
+    spent = dict(wall_s=spent.get("wall_s", 0) + time.time() - t0, sittings=spent.get("sittings", 0) + 1)
+    json.dump(spent, open(os.path.join(out, "budget.json"), "w"))
+    c = trainer.config
+    n_enc = sum(trainer.phase(s) == "enc" for s in range(done))
+    info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile}",
+                profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
+                decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
+                wall_s=round(spent["wall_s"]), sittings=spent["sittings"], torch_threads=a.threads,
+                device=a.device, seed=a.seed)
+    os.makedirs(WEIGHTS_DIR, exist_ok=True)
+    path = save_code(trainer.code.cpu(), os.path.join(WEIGHTS_DIR, f"{a.name}.safetensors"), **info)
+    print(json.dumps(info, indent=1))
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
