@@ -113,12 +113,13 @@ def weight_path(name: str) -> str:
     return path
 
 
-def load(name: str,  # a shipped name (SHIPPED) or a path to a file written by save_code
+def load(name: str,  # a shipped name (SHIPPED), a path to a file written by save_code, or a `kolit train` folder
          device=None,
         ) -> KOCode:
     "A trained KO code by name or path (`kolit.ko.load` is the same function)."
     if not isinstance(name, (str, os.PathLike)): raise ValueError(f"name must be a string, got {type(name).__name__}")
     path = str(name)
+    if os.path.isdir(path): path = os.path.join(path, "weights.safetensors")  # a `kolit train` folder
     if path in SHIPPED: path = weight_path(path)
     elif not (path.endswith(".safetensors") or os.path.sep in path):
         raise ValueError(f"name must be one of {SHIPPED} or a path to a .safetensors file, got {name!r}")
