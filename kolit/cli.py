@@ -65,8 +65,7 @@ def ko_transceiver(name: str,  # shipped name or path (what follows "ko:")
                   ):
     "The transceiver of a trained KO code with its KO decoder or the exact MAP decoder of its codebook."
     from kolit.ko import load
-    from kolit.ko_train import all_messages, codebook_llr, MAX_MAP_TRAIN_K
-    from kolit.core import snr_to_sigma, get_channel, random_bits
+    from kolit.ko_train import map_transceiver, MAX_MAP_TRAIN_K
     try: code = load(name, device)
     except ValueError as e: raise CLIError("--code", f"ko:{name}: {e}") from None
     if decoder not in KO_DECODERS:
@@ -74,20 +73,7 @@ def ko_transceiver(name: str,  # shipped name or path (what follows "ko:")
     if decoder == "map" and code.k > MAX_MAP_TRAIN_K:
         raise CLIError("--decoder", f"map enumerates 2^k codewords: k must be <= {MAX_MAP_TRAIN_K}, this code has k={code.k}")
     if decoder == "ko": return code.k, code.transceiver(channel)
-    ch = get_channel(channel)
-    book = {}
-
-    def run(batch, snr_db, generator):
-        dev = generator.device
-        if dev not in book:
-            msgs = all_messages(code.k, dev)
-            with torch.no_grad(): book[dev] = (msgs, code.to(dev).encode(msgs))
-        msgs, cb = book[dev]
-        bits = random_bits(batch, code.k, generator)
-        with torch.no_grad():
-            y = ch(code.encode(bits), snr_db, generator)
-            return bits, (codebook_llr(y, cb, msgs, snr_to_sigma(snr_db)) < 0).to(y.dtype)
-    return code.k, run
+    return code.k, map_transceiver(code, channel)
 
 
 def ber_command(code: str,  # "rm:M:R", "polar:N:K" or "ko:NAME" (a trained KO code)

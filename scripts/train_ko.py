@@ -79,6 +79,31 @@ def main(argv=None):
     path = save_code(trainer.code.cpu(), os.path.join(WEIGHTS_DIR, f"{a.name}.safetensors"), **info)
     print(json.dumps(info, indent=1))
     print("wrote", path)
+    write_readme()
+
+
+def write_readme():
+    "kolit/weights/README.md: one section per weight file, from its metadata."
+    from kolit.ko_weights import read_metadata
+    lines = ["# Shipped KO codes", "",
+             "Written by `scripts/train_ko.py` (do not edit: it is regenerated from the files' metadata).",
+             "Load one with `kolit.ko.load(NAME)`; simulate it with `kolit ber --code ko:NAME`.",
+             "Training ran on one CPU core of a shared 2-core machine (no GPU was available); the thesis trained for",
+             "days on GPUs. Measured curves: `kolit/data/NAME.curves.json` (`python scripts/ko_curves.py NAME`).", ""]
+    for name in SHIPPED:
+        path = os.path.join(WEIGHTS_DIR, f"{name}.safetensors")
+        if not os.path.isfile(path): continue
+        info = read_metadata(path)["info"]
+        t = info.get("train", {})
+        lines += [f"## {name}", "", f"- code: `{info.get('code_name')}`; command: `{info.get('command')}`",
+                  f"- steps: {info.get('steps')} of a {info.get('schedule_steps')}-step schedule; samples seen: "
+                  f"decoder {info.get('decoder_samples'):,}, encoder {info.get('encoder_samples'):,}",
+                  f"- wall time: {info.get('wall_s', 0) / 60:.1f} min in {info.get('sittings')} sitting(s), "
+                  f"{info.get('torch_threads')} torch thread(s), device {info.get('device')}",
+                  f"- schedule: batch {t.get('batch')}, T_dec {t.get('dec_steps')} at {t.get('snr_dec')} dB "
+                  f"(lr {t.get('lr_dec')}), T_enc {t.get('enc_steps')} at {t.get('snr_enc')} dB (lr {t.get('lr_enc')}), "
+                  f"encoder trained through: {t.get('enc_decoder', 'ko')}", ""]
+    with open(os.path.join(WEIGHTS_DIR, "README.md"), "w") as f: f.write("\n".join(lines))
 
 
 if __name__ == "__main__":
