@@ -43,6 +43,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=SHIPPED)
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget of this sitting")
+    p.add_argument("--until-step", type=int, default=None, help="stop at this global step (default: the schedule's end)")
     p.add_argument("--work", default="weights-work", help="folder for checkpoints (resumed when present)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--profile", choices=["cpu", "paper"], default="cpu")
@@ -55,22 +56,25 @@ def main(argv=None):
     out = os.path.join(a.work, a.name)
     command = "python scripts/train_ko.py " + " ".join(argv if argv is not None else sys.argv[1:])
     t0, steps_total = time.time(), config.total_steps
-    trainer = None
+    target = steps_total if a.until_step is None else min(a.until_step, steps_total)
     deadline = None if a.minutes is None else t0 + 60 * a.minutes
-    # train in chunks so that the wall-time budget is honoured at checkpoint boundaries
-    while True:
-        chunk = 100
-        trainer = train_folder(code, out, config, enc, dec, steps=chunk, resume=True, seed=a.seed, device=a.device,
-                               checkpoint_every=chunk, progress=False, command=command)
-        done = trainer.step_count
-        print(f"{a.name}: step {done}/{steps_total}, {time.time() - t0:.0f} s", flush=True)
-        if done >= steps_total or (deadline is not None and time.time() > deadline): break
+    run = lambda steps: train_folder(code, out, config, enc, dec, steps=steps, resume=True, seed=a.seed,
+                                     device=a.device, checkpoint_every=100, progress=False, command=command)
+    trainer = run(0)  # load the checkpoint (or start)
+    start = trainer.step_count
+    # train in chunks of 100 steps so that the wall-time budget is honoured at checkpoint boundaries
+    while trainer.step_count < target and (deadline is None or time.time() < deadline):
+        trainer = run(min(100, target - trainer.step_count))
+        print(f"{a.name}: step {trainer.step_count}/{target}, {time.time() - t0:.0f} s", flush=True)
+    done = trainer.step_count
     spent = json.load(open(os.path.join(out, "budget.json"))) if os.path.exists(os.path.join(out, "budget.json")) else {}
-    spent = dict(wall_s=spent.get("wall_s", 0) + time.time() - t0, sittings=spent.get("sittings", 0) + 1)
+    trained = done > start
+    spent = dict(wall_s=spent.get("wall_s", 0) + (time.time() - t0) * trained, sittings=spent.get("sittings", 0) + trained)
     json.dump(spent, open(os.path.join(out, "budget.json"), "w"))
     c = trainer.config
     n_enc = sum(trainer.phase(s) == "enc" for s in range(done))
-    info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile}",
+    info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile} "
+                f"--until-step {done}",  # regenerates these weights exactly (checkpoints resume bit for bit)
                 profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
                 decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
                 wall_s=round(spent["wall_s"]), sittings=spent["sittings"], torch_threads=a.threads,
