@@ -63,7 +63,7 @@ class TrainConfig:
 
 
 PROFILES = {"paper": TrainConfig(),  # App. C.7.1
-            "cpu": TrainConfig(batch=4096, epochs=300, enc_steps=20, dec_steps=100, lr_enc=1e-4, lr_dec=1e-3)}  # untuned
+            "cpu": TrainConfig(batch=4096, epochs=300, enc_steps=20, dec_steps=100, lr_enc=1e-4, lr_dec=1e-3)}  # small batches, 10x lr (scripts/train_ko.py adapts it per code)
 
 
 def profile(name: str,  # "paper" or "cpu"
@@ -90,13 +90,12 @@ def codebook_llr(y: torch.Tensor,  # (batch, n) channel outputs
                  sigma: float,  # AWGN standard deviation
                 ) -> torch.Tensor:  # (batch, k) exact bit LLRs log P(m_j = 0 | y) / P(m_j = 1 | y)
     "Exact Soft-MAP bit LLRs of a real codebook of equal-energy codewords on the AWGN channel."
-    score = y @ codebook.T / sigma**2  # (batch, 2^k) log-likelihoods up to a common constant
-    neg = torch.finfo(score.dtype).min
-    one = messages.T.bool()  # (k, 2^k)
-    s = score[:, None, :]  # (batch, 1, 2^k)
-    l0 = s.masked_fill(one, neg).logsumexp(-1)  # (batch, k)
-    l1 = s.masked_fill(~one, neg).logsumexp(-1)
-    return l0 - l1
+    score = (y @ codebook.T / sigma**2).double()  # (batch, 2^k) log-likelihoods up to a common constant
+    e = (score - score.amax(-1, keepdim=True)).exp()  # the best codeword has weight 1, so one side is >= 1
+    m = messages.double()  # (2^k, k)
+    p1, p0 = e @ m, e @ (1 - m)  # (batch, k) unnormalised P(m_j = 1 | y), P(m_j = 0 | y)
+    tiny = torch.finfo(torch.float64).tiny  # beyond ~700 nats the other side underflows: the LLR is then clipped
+    return (p0.clamp_min(tiny).log() - p1.clamp_min(tiny).log()).to(y.dtype)
 
 # %% ../nbs/07b_ko_training.ipynb #fceee767
 def map_transceiver(code: KOCode,  # a KO code with k <= MAX_MAP_TRAIN_K
