@@ -224,7 +224,9 @@ class Trainer:
 
     def load_state_dict(self, state: dict):
         "Restore a `state_dict` (the code's tree and architecture, the config and the world size must match)."
-        if state.get("config") != asdict(self.config):
+        try: saved = asdict(TrainConfig(**state.get("config", {})))  # fields added since then take their defaults
+        except (TypeError, ValueError): saved = state.get("config")
+        if saved != asdict(self.config):
             raise ValueError(f"state has config {state.get('config')}, this trainer has {asdict(self.config)}")
         gens = state["generators"]
         if len(gens) != self.world_size:
@@ -282,6 +284,9 @@ def train_folder(tree,  # a PlotkinTree or a code name "rm:M:R" / "polar:N:K"
         raise ValueError(f"out {out!r} already holds a checkpoint; pass resume=True (--resume) or choose another folder")
     if resume and os.path.exists(spec_path):
         with open(spec_path) as f: old = json.load(f)
+        for key, cls in (("enc_config", KOConfig), ("dec_config", KODecoderConfig), ("train", TrainConfig)):
+            try: old[key] = asdict(cls(**old[key]))  # fields added to kolit since then take their defaults
+            except (KeyError, TypeError, ValueError): pass
         for key in spec:
             if old.get(key) != spec[key]:
                 raise ValueError(f"out {out!r} holds a run with a different {key}: {old.get(key)} (asked: {spec[key]})")

@@ -39,7 +39,8 @@ class ReproResult:
 
 
 REPRODUCTIONS: dict = {}
-CHAPTER_MODULES = ["kolit.reproduce", "kolit.cqt", "kolit.moments", "kolit.em", "kolit.landscape"]  # modules that register reproductions
+CHAPTER_MODULES = ["kolit.reproduce", "kolit.cqt", "kolit.moments", "kolit.em", "kolit.landscape", "kolit.ko_analysis",
+                   "kolit.ko_results"]  # modules that register reproductions
 
 
 def reproduction(key: str, title: str, thesis_ref: str):
