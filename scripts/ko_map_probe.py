@@ -33,10 +33,13 @@ def main():
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--codewords", type=int, default=200_000)
     p.add_argument("--out", default="reports/data/ko_probe/polar_map_probe.json")
+    p.add_argument("--only", default=None, help="run only the starts whose label contains this text (e.g. random)")
     a = p.parse_args()
     torch.set_num_threads(1)
     tree = parse_code("polar:64:7")
-    rec = dict(command=f"python scripts/ko_map_probe.py --steps {a.steps} --codewords {a.codewords}", snr_db=SNRS,
+    extra = "".join(f" --{k} {v!r}" if k == "only" else f" --{k} {v}" for k, v in (("only", a.only), ("out", a.out))
+                    if v is not None and not (k == "out" and v == p.get_default("out")))
+    rec = dict(command=f"python scripts/ko_map_probe.py --steps {a.steps} --codewords {a.codewords}{extra}", snr_db=SNRS,
                reference={"Polar(64,7) MAP": map_ber(decoder_transceiver(tree, "map"), a.codewords),
                           "RM(6,1) MAP": map_ber(decoder_transceiver(parse_code("rm:6:1"), "map"), a.codewords)},
                runs={})
@@ -44,6 +47,7 @@ def main():
             ("KO-Polar(64,7), random init N(0,0.3²)", "polar:64:7", 0.3, False),
             ("KO(6,1), thesis init N(0,0.02²)", "rm:6:1", 0.02, True))
     for label, spec, std, root in runs:
+        if a.only is not None and a.only not in label: continue
         torch.manual_seed(0)
         code = KOCode(parse_code(spec), KOConfig(hidden=64, neural_root=root, init_std=std), KODecoderConfig(hidden=64))
         cfg = profile("cpu", batch=2048, epochs=a.steps, dec_steps=0, enc_steps=1, snr_enc=-6.0, lr_enc=3e-3,
