@@ -65,15 +65,14 @@ def ko_transceiver(name: str,  # shipped name or path (what follows "ko:")
                   ):
     "The transceiver of a trained KO code with its KO decoder or the exact MAP decoder of its codebook."
     from kolit.ko import load
-    from kolit.ko_train import map_transceiver, MAX_MAP_TRAIN_K
+    from kolit.ko_train import map_transceiver
     try: code = load(name, device)
     except ValueError as e: raise CLIError("--code", f"ko:{name}: {e}") from None
     if decoder not in KO_DECODERS:
         raise CLIError("--decoder", f"must be one of {KO_DECODERS} for a KO code, got {decoder!r}")
-    if decoder == "map" and code.k > MAX_MAP_TRAIN_K:
-        raise CLIError("--decoder", f"map enumerates 2^k codewords: k must be <= {MAX_MAP_TRAIN_K}, this code has k={code.k}")
     if decoder == "ko": return code.k, code.transceiver(channel)
-    return code.k, map_transceiver(code, channel)
+    try: return code.k, map_transceiver(code, channel)
+    except ValueError as e: raise CLIError("--decoder", f"map enumerates 2^k codewords: {e}") from None
 
 
 def ber_command(code: str,  # "rm:M:R", "polar:N:K" or "ko:NAME" (a trained KO code)

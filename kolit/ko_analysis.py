@@ -37,10 +37,9 @@ def classical_code(tree: PlotkinTree,  # the skeleton
 def shipped_code(name: str,  # one of kolit.ko_weights.SHIPPED
                 ):  # KOCode, or None when its weight file is not installed
     "A shipped trained code, or None when its weight file is missing."
-    from kolit.ko_weights import SHIPPED, WEIGHTS_DIR, load
+    from kolit.ko_weights import SHIPPED, installed, load
     if name not in SHIPPED: raise ValueError(f"name must be one of {SHIPPED}, got {name!r}")
-    path = os.path.join(WEIGHTS_DIR, f"{name}.safetensors")
-    return load(path) if os.path.isfile(path) else None
+    return load(name) if name in installed() else None
 
 
 def _check_code(code):

@@ -118,6 +118,12 @@ def map_transceiver(code: KOCode,  # a KO code with k <= MAX_MAP_TRAIN_K
     return run
 
 # %% ../nbs/07b_ko_training.ipynb #09fa5dce
+def _with_defaults(cls, fields):
+    "A saved config dict completed with the defaults of fields added to `cls` since it was saved (as is if invalid)."
+    try: return asdict(cls(**fields))
+    except (TypeError, ValueError): return fields
+
+
 def _world() -> tuple:
     "(rank, world size) of the process group, (0, 1) without one."
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -224,9 +230,7 @@ class Trainer:
 
     def load_state_dict(self, state: dict):
         "Restore a `state_dict` (the code's tree and architecture, the config and the world size must match)."
-        try: saved = asdict(TrainConfig(**state.get("config", {})))  # fields added since then take their defaults
-        except (TypeError, ValueError): saved = state.get("config")
-        if saved != asdict(self.config):
+        if _with_defaults(TrainConfig, state.get("config")) != asdict(self.config):
             raise ValueError(f"state has config {state.get('config')}, this trainer has {asdict(self.config)}")
         gens = state["generators"]
         if len(gens) != self.world_size:
@@ -285,8 +289,7 @@ def train_folder(tree,  # a PlotkinTree or a code name "rm:M:R" / "polar:N:K"
     if resume and os.path.exists(spec_path):
         with open(spec_path) as f: old = json.load(f)
         for key, cls in (("enc_config", KOConfig), ("dec_config", KODecoderConfig), ("train", TrainConfig)):
-            try: old[key] = asdict(cls(**old[key]))  # fields added to kolit since then take their defaults
-            except (KeyError, TypeError, ValueError): pass
+            old[key] = _with_defaults(cls, old.get(key))
         for key in spec:
             if old.get(key) != spec[key]:
                 raise ValueError(f"out {out!r} holds a run with a different {key}: {old.get(key)} (asked: {spec[key]})")

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['FORMAT', 'SHIPPED', 'WEIGHTS_DIR', 'tree_to_dict', 'tree_from_dict', 'save_code', 'read_metadata', 'load_code',
-           'weight_path', 'load']
+           'installed', 'weight_path', 'load']
 
 # %% ../nbs/07c_ko_weights.ipynb #d3556611
 import hashlib
@@ -103,6 +103,11 @@ def load_code(path: str,  # a file written by save_code
 # %% ../nbs/07c_ko_weights.ipynb #8362d01c
 SHIPPED = ("ko-polar-64-7", "ko-6-1", "ko-8-2", "tinyko-8-2")  # the names of the shipped codes
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() else "../kolit", "weights")
+
+
+def installed() -> list:
+    "The shipped names whose weight files are present in this installation, in SHIPPED order."
+    return [n for n in SHIPPED if os.path.isfile(os.path.join(WEIGHTS_DIR, f"{n}.safetensors"))]
 
 
 def weight_path(name: str) -> str:

@@ -88,16 +88,14 @@ def main(argv=None):
 
 def write_readme():
     "kolit/weights/README.md: one section per weight file, from its metadata."
-    from kolit.ko_weights import read_metadata
+    from kolit.ko_weights import installed, read_metadata, weight_path
     lines = ["# Shipped KO codes", "",
              "Written by `scripts/train_ko.py` (do not edit: it is regenerated from the files' metadata).",
              "Load one with `kolit.ko.load(NAME)`; simulate it with `kolit ber --code ko:NAME`.",
              "Training ran on one CPU core of a shared 2-core machine (no GPU was available); the thesis trained for",
              "days on GPUs. Measured curves: `kolit/data/NAME.curves.json` (`python scripts/ko_curves.py NAME`).", ""]
-    for name in SHIPPED:
-        path = os.path.join(WEIGHTS_DIR, f"{name}.safetensors")
-        if not os.path.isfile(path): continue
-        info = read_metadata(path)["info"]
+    for name in installed():
+        info = read_metadata(weight_path(name))["info"]
         t = info.get("train", {})
         lines += [f"## {name}", "", f"- code: `{info.get('code_name')}`; command: `{info.get('command')}`",
                   f"- steps: {info.get('steps')} of a {info.get('schedule_steps')}-step schedule; samples seen: "

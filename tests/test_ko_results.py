@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from kolit.ko import KOCode, load
-from kolit.ko_weights import SHIPPED, WEIGHTS_DIR, read_metadata
+from kolit.ko_weights import SHIPPED, installed, read_metadata, weight_path
 
-INSTALLED = [n for n in SHIPPED if os.path.isfile(os.path.join(WEIGHTS_DIR, f"{n}.safetensors"))]
+INSTALLED = installed()
 KOLIT = os.path.join(os.path.dirname(sys.executable), "kolit")
 
 
@@ -25,7 +25,7 @@ def test_all_four_codes_ship():
 def test_shipped_code_loads_with_its_provenance(name):
     code = load(name)
     assert isinstance(code, KOCode) and not code.training
-    info = read_metadata(os.path.join(WEIGHTS_DIR, f"{name}.safetensors"))["info"]
+    info = read_metadata(weight_path(name))["info"]
     assert info["command"].startswith(f"python scripts/train_ko.py {name}")
     assert info["steps"] > 0 and info["decoder_samples"] > 0
     expected = {"ko-polar-64-7": (64, 7), "ko-6-1": (64, 7), "ko-8-2": (256, 37), "tinyko-8-2": (256, 37)}[name]
@@ -40,7 +40,7 @@ def test_shipped_code_loads_with_its_provenance(name):
 def test_damaged_copy_is_refused_and_leaves_nothing_half_loaded(tmp_path):
     name = INSTALLED[0]
     bad = tmp_path / "copy.safetensors"
-    shutil.copy(os.path.join(WEIGHTS_DIR, f"{name}.safetensors"), bad)
+    shutil.copy(weight_path(name), bad)
     raw = bytearray(bad.read_bytes()); raw[len(raw) // 2] ^= 0x01; bad.write_bytes(raw)
     with pytest.raises(ValueError, match="checksum mismatch|not a readable|damaged metadata"):
         load(str(bad))
