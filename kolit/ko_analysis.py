@@ -23,8 +23,8 @@ import torch
 from .core import (BERPoint, BERTable, ber_figure, bpsk, clopper_pearson, get_channel, make_generator,
                         random_bits, simulate_ber, snr_to_sigma)
 from .ko import KOCode, KOConfig, KODecoder, KODecoderConfig, tiny
-from .plotkin import (FULL_ENUM_M, ListDecoded, PlotkinTree, decoder_transceiver, encode, internal_nodes,
-                           leaves, lse, make_decoder, rm_tree)
+from .plotkin import (ListDecoded, PlotkinTree, backtrack, check_list_size, decoder_transceiver, encode,
+                           internal_nodes, leaves, lse, make_decoder, rm_tree, scl_recurse, take_paths)
 from .reproduce import ReproResult, reproduction, row
 
 # %% ../nbs/07d_ko_analyses.ipynb #7b1b4248
@@ -400,43 +400,34 @@ def decoding_time(code,  # KOCode or PlotkinTree
     return best / batch
 
 # %% ../nbs/07d_ko_analyses.ipynb #3d97d405
-def _ko_scl(dec: KODecoder, t: PlotkinTree, path: str, Y: torch.Tensor, pm, hist, L_max: int, scale: float):
-    "List-decode subtree t from features Y (B, P, n): ±1 codewords (B, P', n), ancestors (B, P') or None, metrics."
-    from kolit.plotkin import _compose, _scl_leaf, _split_full, _take
-    if t.kind == "full" and t.m > FULL_ENUM_M: t, path = _split_full(t), path + "*"  # as scl_list; no networks there
-    if t.is_leaf:
-        x, anc, pm = _scl_leaf(t, Y * scale if scale != 1 else Y, pm, hist, L_max)
-        return 1 - 2 * x, anc, pm
-    h = t.n // 2
-    y1, y2 = Y[..., :h], Y[..., h:]  # (B, P, ℓ) each
-    yv = lse(y1, y2)
-    if path in dec._left: yv = yv + dec.f_left(torch.stack([y1, y2], -1), dec._left[path])
-    cv, anc1, pm = _ko_scl(dec, t.left, path + "L", yv, pm, hist, L_max, scale)
-    y1, y2, yv = _take(y1, anc1), _take(y2, anc1), _take(yv, anc1)  # (B, P', ℓ): the surviving paths' features
-    yu = y1 + cv * y2
-    if path in dec._right: yu = yu + dec.f_right(torch.stack([y1, y2, yv, cv], -1), dec._right[path])
-    cu, anc2, pm = _ko_scl(dec, t.right, path + "R", yu, pm, hist, L_max, scale)
-    return torch.cat([cu, cu * _take(cv, anc2)], -1), _compose(anc1, anc2), pm
-
-
 def ko_list_decode(code,  # KOCode or KODecoder
                    y: torch.Tensor,  # (batch, n) channel output
                    snr_db: float,  # Es/N0 in dB
                    list_size: int,  # L, paths kept
                   ) -> ListDecoded:  # bits (batch, L, k), codewords (batch, L, n) in bits, metrics (batch, L), best first
     "SC-list decoding with the KO decoder's networks (App. C.2): the surviving paths, best first."
-    from kolit.plotkin import _backtrack, _check_list_size, _take
     dec = code.decoder if isinstance(code, KOCode) else code
     if not isinstance(dec, KODecoder): raise ValueError(f"code must be a KOCode or a KODecoder, got {type(code).__name__}")
-    L_max = _check_list_size(list_size)
+    L_max = check_list_size(list_size)
+
+    def left(path, y1, y2):  # y_v = f̃_{2i-1}(y1, y2) + LSE(y1, y2), networks on batch × paths rows
+        yv = lse(y1, y2)
+        return yv + dec.f_left(torch.stack([y1, y2], -1), dec._left[path]) if path in dec._left else yv
+
+    def right(path, y1, y2, yv, xv):  # y_u = f̃_{2i}(y1, y2, y_v, v̂) + y1 + v̂·y2, v̂ each path's ±1 left codeword
+        cv = 1 - 2 * xv
+        yu = y1 + cv * y2
+        return yu + dec.f_right(torch.stack([y1, y2, yv, cv], -1), dec._right[path]) if path in dec._right else yu
+
     with torch.no_grad():
         Y = dec.features(y, snr_db)  # (B, n)
         scale = 1.0 if dec.config.input == "llr" else 2 / snr_to_sigma(float(snr_db)) ** 2
         B = Y.shape[0]
         hist = [(torch.zeros(B, 1, dtype=torch.long, device=Y.device), Y.new_zeros(B, 1, 0))]
-        c, _, pm = _ko_scl(dec, dec.tree, "", Y[:, None, :], Y.new_zeros(B, 1), hist, L_max, scale)
+        x, _, pm = scl_recurse(dec.tree, Y[:, None, :], Y.new_zeros(B, 1), hist, L_max, left, right,
+                               leaf_llr=None if scale == 1 else (lambda Yl: Yl * scale))
         pm, order = pm.sort(dim=-1, stable=True)
-        return ListDecoded(_backtrack(hist, order), (1 - _take(c, order)) / 2, pm)
+        return ListDecoded(backtrack(hist, order), take_paths(x, order), pm)
 
 
 def ko_list_transceiver(code: KOCode,  # the code

@@ -15,7 +15,7 @@ from dataclasses import asdict
 import torch
 
 from .ko import KOCode, KOConfig, KODecoderConfig
-from .plotkin import PlotkinTree, _check_tree
+from .plotkin import PlotkinTree, check_tree
 
 # %% ../nbs/07c_ko_weights.ipynb #438901c6
 def tree_to_dict(tree: PlotkinTree) -> dict:

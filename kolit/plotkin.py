@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['MAX_M', 'LEAF_KINDS', 'POLAR_CONSTRUCTIONS', 'SC_MODES', 'FULL_ENUM_M', 'DECODERS', 'MAX_MAP_K', 'kernel_matrix',
            'rm_info', 'PlotkinTree', 'leaf', 'plotkin_node', 'rm_tree', 'TreeNode', 'walk', 'leaves', 'internal_nodes',
-           'depth', 'polar_reliability', 'polar_info_set', 'tree_from_info', 'polar_tree', 'tree_figure', 'plotkin',
-           'kernel_transform', 'encode', 'unencode', 'generator_matrix', 'rm_parameters', 'min_distance',
+           'depth', 'check_tree', 'polar_reliability', 'polar_info_set', 'tree_from_info', 'polar_tree', 'tree_figure',
+           'plotkin', 'kernel_transform', 'encode', 'unencode', 'generator_matrix', 'rm_parameters', 'min_distance',
            'min_distance_brute', 'lse', 'minsum', 'oplus_v', 'Decoded', 'sc_decode', 'dumer_decode', 'ListDecoded',
+           'take_paths', 'compose_ancestors', 'split_full', 'scl_leaf', 'scl_recurse', 'backtrack', 'check_list_size',
            'scl_list', 'scl_decode', 'parse_code', 'make_decoder', 'decoder_transceiver']
 
 # %% ../nbs/05_plotkin_trees.ipynb #5bd92609
@@ -176,7 +177,7 @@ class TreeNode(NamedTuple):
 def walk(tree: PlotkinTree,  # the tree
         ) -> list:  # TreeNode for every node, pre-order, left (v) before right (u)
     "All nodes of a tree in decoding (pre-)order."
-    _check_tree(tree)
+    check_tree(tree)
     out, stack = [], [TreeNode(tree, "", 0, 0, 0)]
     while stack:
         node = stack.pop()
@@ -203,7 +204,8 @@ def depth(tree: PlotkinTree) -> int:
     return max(t.depth for t in leaves(tree))
 
 
-def _check_tree(tree):
+def check_tree(tree):
+    "A ValueError naming `tree` unless it is a PlotkinTree."
     if not isinstance(tree, PlotkinTree):
         raise ValueError(f"tree must be a PlotkinTree (from rm_tree, polar_tree or parse_code), got {type(tree).__name__}")
 
@@ -424,7 +426,7 @@ def encode(tree: PlotkinTree,  # the code
            msg: torch.Tensor,  # (batch, k) message bits {0., 1.}
           ) -> torch.Tensor:  # (batch, n) codeword bits {0., 1.}
     "Encode messages by walking the Plotkin tree (leaf encoders, then (u, u⊕v) at every node)."
-    _check_tree(tree)
+    check_tree(tree)
     return _encode(tree, _check_bits(msg, tree.k, "msg")).contiguous()
 
 
@@ -442,14 +444,14 @@ def unencode(tree: PlotkinTree,  # the code
              codeword: torch.Tensor,  # (batch, n) codeword bits of the code
             ) -> torch.Tensor:  # (batch, k) their message bits
     "Message bits of codewords (the inverse of `encode` on the code; not a decoder)."
-    _check_tree(tree)
+    check_tree(tree)
     return _unencode(tree, _check_bits(codeword, tree.n, "codeword"))
 
 
 def generator_matrix(tree: PlotkinTree,  # the code
                     ) -> torch.Tensor:  # (k, n) float 0/1 generator matrix: row i encodes message bit i
     "The generator matrix of the tree's code (the kernel rows at its information set)."
-    _check_tree(tree)
+    check_tree(tree)
     return encode(tree, torch.eye(tree.k))
 
 # %% ../nbs/05_plotkin_trees.ipynb #fabcf455
@@ -464,7 +466,7 @@ def rm_parameters(m: int,  # log2 of the block length
 
 def min_distance(tree: PlotkinTree) -> int:
     "Minimum distance: the smallest row weight 2^popcount(i) over the information set (0 if k = 0)."
-    _check_tree(tree)
+    check_tree(tree)
     return min((2 ** _popcount(i) for i in tree.info), default=0)
 
 
@@ -473,7 +475,7 @@ def min_distance_brute(tree: PlotkinTree,  # the code
                       ) -> int:
     "Minimum distance by enumerating every codeword (small k)."
     from kolit.softmap import codebook
-    _check_tree(tree)
+    check_tree(tree)
     if tree.k > max_k: raise ValueError(f"tree has k={tree.k} > max_k={max_k}: too many codewords to enumerate")
     _, words = codebook(generator_matrix(tree), max_k=max_k)
     return int(words[1:].sum(-1).min())
@@ -581,7 +583,7 @@ def sc_decode(tree: PlotkinTree,  # the code
               mode: str = "lse",  # "lse" (exact) or "minsum"
              ) -> Decoded:  # message bits (batch, k) and codeword (batch, n)
     "Dumer's recursive (successive-cancellation) decoder on any Plotkin tree, returning bits and codeword."
-    _check_tree(tree); _check_llr(llr, tree.n)
+    check_tree(tree); _check_llr(llr, tree.n)
     f = _check_mode(mode)
     with torch.no_grad():
         return Decoded(*_sc(tree, llr, f))
@@ -620,7 +622,7 @@ def _leaf_book(t: PlotkinTree, device, dtype) -> tuple:
     return msgs.to(device=device, dtype=dtype), encode(t, msgs.to(torch.get_default_dtype())).to(device=device, dtype=dtype)
 
 
-def _take(x: torch.Tensor,  # (B, P, ...) one entry per path
+def take_paths(x: torch.Tensor,  # (B, P, ...) one entry per path
           idx: torch.Tensor,  # (B, P') long path indices, or None for "all, unchanged"
          ) -> torch.Tensor:  # (B, P', ...) the entries of the chosen paths
     "Per-batch-element path selection (a row gather through index_select, much faster than torch.gather)."
@@ -630,7 +632,7 @@ def _take(x: torch.Tensor,  # (B, P, ...) one entry per path
     return x.reshape(B * P, *x.shape[2:]).index_select(0, rows).reshape(*idx.shape, *x.shape[2:])
 
 
-def _compose(a, b):
+def compose_ancestors(a, b):
     "Ancestor indices of two successive prunings (None = identity)."
     if a is None: return b
     if b is None: return a
@@ -638,7 +640,8 @@ def _compose(a, b):
 
 
 @lru_cache(maxsize=None)
-def _split_full(t: PlotkinTree) -> PlotkinTree:
+def split_full(t: PlotkinTree) -> PlotkinTree:
+    "A full leaf of length 2^m as the Plotkin node of two full leaves of length 2^(m-1) (the same code)."
     return plotkin_node(leaf("full", t.m - 1), leaf("full", t.m - 1))
 
 
@@ -652,7 +655,7 @@ def _best(total: torch.Tensor,  # (B, N) path metrics of all extensions
     return torch.gather(by_d, 1, torch.gather(total, 1, by_d).argsort(dim=-1, stable=True)[:, :keep])
 
 
-def _scl_leaf(t, L, pm, hist, L_max):
+def scl_leaf(t, L, pm, hist, L_max):
     "Extend every path (B, P) by the leaf's candidates and keep the best L_max; returns x, ancestors, pm."
     B, P, n = L.shape
     base = F.softplus(-L).sum(-1)  # (B, P): metric of the zero word
@@ -690,28 +693,39 @@ def _scl_leaf(t, L, pm, hist, L_max):
     return book_x[cand], anc, pm
 
 
-def _scl(t, L, pm, hist, f, L_max):
-    "List-decode subtree t from LLRs L (B, P, n); returns codewords (B, P', n), ancestors (B, P') or None, pm."
-    if t.kind == "full" and t.m > FULL_ENUM_M: t = _split_full(t)
-    if t.is_leaf: return _scl_leaf(t, L, pm, hist, L_max)
+def scl_recurse(t: PlotkinTree,  # the subtree
+                L: torch.Tensor,  # (B, P, n_t) its input for every path (LLRs for the classical rules)
+                pm: torch.Tensor,  # (B, P) path metrics so far
+                hist: list,  # the leaves' (ancestors, message bits) records, appended to
+                L_max: int,  # paths kept
+                left,  # left(path, L1, L2) -> (B, P, n_t/2) the left child's input
+                right,  # right(path, L1, L2, Lv, xv) -> the right child's input, xv the left child's codeword bits
+                leaf_llr=None,  # maps a leaf's input to its LLRs (default: the input is the LLRs)
+                path: str = "",  # the subtree's path ("*" marks the halves of a split full leaf)
+               ) -> tuple:  # codeword bits (B, P', n_t), ancestors (B, P') or None, path metrics (B, P')
+    "The SC-list recursion on subtree t with any node rules (`scl_list` uses f and ⊕_v̂; the KO list decoder its networks)."
+    if t.kind == "full" and t.m > FULL_ENUM_M: t, path = split_full(t), path + "*"
+    if t.is_leaf: return scl_leaf(t, L if leaf_llr is None else leaf_llr(L), pm, hist, L_max)
     h = t.n // 2
     L1, L2 = L[..., :h], L[..., h:]  # (B, P, n/2) each
-    xv, anc1, pm = _scl(t.left, f(L1, L2), pm, hist, f, L_max)
-    L1, L2 = _take(L1, anc1), _take(L2, anc1)
-    xu, anc2, pm = _scl(t.right, oplus_v(L1, L2, xv), pm, hist, f, L_max)
-    return plotkin(xu, _take(xv, anc2)), _compose(anc1, anc2), pm
+    Lv = left(path, L1, L2)
+    xv, anc1, pm = scl_recurse(t.left, Lv, pm, hist, L_max, left, right, leaf_llr, path + "L")
+    L1, L2, Lv = take_paths(L1, anc1), take_paths(L2, anc1), take_paths(Lv, anc1)  # the surviving paths' inputs
+    xu, anc2, pm = scl_recurse(t.right, right(path, L1, L2, Lv, xv), pm, hist, L_max, left, right, leaf_llr, path + "R")
+    return plotkin(xu, take_paths(xv, anc2)), compose_ancestors(anc1, anc2), pm
 
 
-def _backtrack(hist: list, sel: torch.Tensor) -> torch.Tensor:
+def backtrack(hist: list, sel: torch.Tensor) -> torch.Tensor:
     "Message bits (B, P, k) of the final paths `sel` (B, P), read back through the leaves' ancestor links."
     parts = []
     for anc, bits in reversed(hist):
-        parts.append(_take(bits, sel))
+        parts.append(take_paths(bits, sel))
         sel = torch.gather(anc, 1, sel)
     return torch.cat(parts[::-1], -1)
 
 
-def _check_list_size(list_size):
+def check_list_size(list_size):
+    "list_size as an int, or a ValueError naming it."
     if not isinstance(list_size, (int, np.integer)) or isinstance(list_size, bool) or list_size < 1:
         raise ValueError(f"list_size must be a positive int, got {list_size!r}")
     return int(list_size)
@@ -723,14 +737,15 @@ def scl_list(tree: PlotkinTree,  # the code
              mode: str = "lse",  # "lse" (exact) or "minsum"
             ) -> ListDecoded:  # surviving paths sorted by metric, best first
     "SC-list decoding on any Plotkin tree: all surviving paths with their metrics."
-    _check_tree(tree); _check_llr(llr, tree.n)
-    f, L_max = _check_mode(mode), _check_list_size(list_size)
+    check_tree(tree); _check_llr(llr, tree.n)
+    f, L_max = _check_mode(mode), check_list_size(list_size)
     B = llr.shape[0]
     with torch.no_grad():
         hist = [(torch.zeros(B, 1, dtype=torch.long, device=llr.device), llr.new_zeros(B, 1, 0))]
-        x, _, pm = _scl(tree, llr[:, None, :], llr.new_zeros(B, 1), hist, f, L_max)
+        x, _, pm = scl_recurse(tree, llr[:, None, :], llr.new_zeros(B, 1), hist, L_max,
+                               left=lambda path, L1, L2: f(L1, L2), right=lambda path, L1, L2, Lv, xv: oplus_v(L1, L2, xv))
         pm, order = pm.sort(dim=-1, stable=True)
-        return ListDecoded(_backtrack(hist, order), _take(x, order), pm)
+        return ListDecoded(backtrack(hist, order), take_paths(x, order), pm)
 
 
 def scl_decode(tree: PlotkinTree,  # the code
@@ -776,7 +791,7 @@ def make_decoder(tree: PlotkinTree,  # the code
                  decoder: str = "dumer",  # "dumer", "dumer-minsum", "scl:L" (L >= 1) or "map" (k <= 20)
                 ):
     "A callable llr (batch, n) -> message bits (batch, k) for a decoder named by a string."
-    _check_tree(tree)
+    check_tree(tree)
     usage = "'dumer', 'dumer-minsum', 'scl:L' (L a positive int) or 'map' (k <= 20)"
     if not isinstance(decoder, str): raise ValueError(f"decoder must be one of {usage}, got {decoder!r}")
     name = decoder.strip().lower()

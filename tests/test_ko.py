@@ -25,8 +25,13 @@ def test_zero_networks_are_the_classical_code_and_dumer(name):
     code = KOCode(tree, KOConfig(init_std=0), KODecoderConfig(init_std=0))
     bits, y = noisy(tree, 3000, -5.0, seed=1)
     with torch.no_grad():
-        for bl in (True, False):
-            assert torch.equal(code.encoder(bits, batch_levels=bl), bpsk(encode(tree, bits)))
+        for method in ("alphabet", "levels", "nodes"):
+            if method == "alphabet" and name == "polar128_100":  # its tables would hold ~3e16 entries
+                with pytest.raises(ValueError, match="method='alphabet'.*ALPHABET_LIMIT"): code.encoder(bits, method)
+                continue
+            assert torch.equal(code.encoder(bits, method), bpsk(encode(tree, bits)))
+        assert torch.equal(code.encoder(bits), bpsk(encode(tree, bits)))  # the default choice
+        with pytest.raises(ValueError, match="method must be one of"): code.encoder(bits, "fast")
         assert torch.equal(code.decode(y, -5.0, hard=True), dumer_decode(tree, 2 * y / snr_to_sigma(-5.0) ** 2))
 
 
@@ -36,8 +41,9 @@ def test_shapes_norm_and_batching_modes(name):
     code = KOCode(tree)
     bits, y = noisy(tree, 17, -3.0)
     with torch.no_grad():
-        x1, x2 = code.encoder(bits, batch_levels=True), code.encoder(bits, batch_levels=False)
+        x1, x2 = code.encoder(bits, "levels"), code.encoder(bits, "nodes")
         torch.testing.assert_close(x1, x2)
+        if name != "polar128_100": torch.testing.assert_close(x1, code.encoder(bits, "alphabet"))
         torch.testing.assert_close((x1 ** 2).sum(-1), torch.full((17,), float(tree.n)))
         L = code.decoder(y, -3.0)
     assert x1.shape == (17, tree.n) and L.shape == (17, tree.k)
