@@ -40,7 +40,7 @@ class ReproResult:
 
 REPRODUCTIONS: dict = {}
 CHAPTER_MODULES = ["kolit.reproduce", "kolit.cqt", "kolit.moments", "kolit.em", "kolit.landscape", "kolit.ko_analysis",
-                   "kolit.ko_results"]  # modules that register reproductions
+                   "kolit.ko_decoding", "kolit.ko_results"]  # modules that register reproductions
 
 
 def reproduction(key: str, title: str, thesis_ref: str):

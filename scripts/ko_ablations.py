@@ -7,7 +7,7 @@ beside RM(8,2) with Dumer's decoder and the shipped ko-8-2; write reports/data/k
 Training uses kolit.ko_train.train_folder with the CPU recipe of ko-8-2 in scripts/train_ko.py (RECIPES["ko-8-2"]),
 the encoder config changed per variant, for --minutes of wall time per variant (one torch thread). The folders in
 --work hold resumable checkpoints; the trained codes are also written next to the JSON (NAME.safetensors, small), so
-that the notebook 07d_ko_analyses can check them live. The thesis trained for GPU-days (App. C.7.1); this is minutes of
+that the notebook 07e_ko_decoding can check them live. The thesis trained for GPU-days (App. C.7.1); this is minutes of
 one CPU core, and the JSON records exactly how many steps and samples each variant saw.
 """
 import argparse

@@ -15,6 +15,7 @@ hyper-parameters instead (GPU work).
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -74,16 +75,25 @@ def main(argv=None):
     c = trainer.config
     n_enc = sum(trainer.phase(s) == "enc" for s in range(done))
     info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile} "
-                f"--until-step {done}",  # regenerates these weights exactly (checkpoints resume bit for bit)
+                f"--until-step {done}",  # regenerates these weights (bit for bit at the same kolit commit)
                 profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
                 decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
                 wall_s=round(spent["wall_s"]), sittings=spent["sittings"], torch_threads=a.threads,
-                device=a.device, seed=a.seed)
+                device=a.device, seed=a.seed, kolit_commit=_commit())
     os.makedirs(WEIGHTS_DIR, exist_ok=True)
     path = save_code(trainer.code.cpu(), os.path.join(WEIGHTS_DIR, f"{a.name}.safetensors"), **info)
     print(json.dumps(info, indent=1))
     print("wrote", path)
     write_readme()
+
+
+def _commit():
+    "The git commit of this checkout (None outside a git checkout)."
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                             cwd=os.path.dirname(os.path.abspath(__file__)))
+        return out.stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError): return None
 
 
 def write_readme():
@@ -93,7 +103,11 @@ def write_readme():
              "Written by `scripts/train_ko.py` (do not edit: it is regenerated from the files' metadata).",
              "Load one with `kolit.ko.load(NAME)`; simulate it with `kolit ber --code ko:NAME`.",
              "Training ran on one CPU core of a shared 2-core machine (no GPU was available); the thesis trained for",
-             "days on GPUs. Measured curves: `kolit/data/NAME.curves.json` (`python scripts/ko_curves.py NAME`).", ""]
+             "days on GPUs. Measured curves: `kolit/data/NAME.curves.json` (`python scripts/ko_curves.py NAME`).",
+             "A command regenerates its weights bit for bit at the kolit commit that trained them (checkpoints resume",
+             "bit for bit). Weights without a recorded commit were trained before 2026-11-29 13:30 UTC, when the KO",
+             "encoder started to evaluate its networks on tables of (u, v) pairs (`method=\"alphabet\"`, 07a): the same",
+             "function to float rounding, so a rerun today agrees with them to rounding, not bit for bit.", ""]
     for name in installed():
         info = read_metadata(weight_path(name))["info"]
         t = info.get("train", {})
@@ -104,7 +118,9 @@ def write_readme():
                   f"{info.get('torch_threads')} torch thread(s), device {info.get('device')}",
                   f"- schedule: batch {t.get('batch')}, T_dec {t.get('dec_steps')} at {t.get('snr_dec')} dB "
                   f"(lr {t.get('lr_dec')}), T_enc {t.get('enc_steps')} at {t.get('snr_enc')} dB (lr {t.get('lr_enc')}), "
-                  f"encoder trained through: {t.get('enc_decoder', 'ko')}", ""]
+                  f"encoder trained through: {t.get('enc_decoder', 'ko')}"]
+        if info.get("kolit_commit"): lines += [f"- kolit commit: `{info['kolit_commit']}`"]
+        lines += [""]
     with open(os.path.join(WEIGHTS_DIR, "README.md"), "w") as f: f.write("\n".join(lines))
 
 
