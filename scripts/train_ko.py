@@ -27,12 +27,12 @@ from kolit.ko_weights import SHIPPED, WEIGHTS_DIR, save_code
 
 # name -> (code, encoder config, decoder config, training overrides of the cpu profile)
 RECIPES = {
-    "ko-6-1": ("rm:6:1", KOConfig(hidden=64), KODecoderConfig(hidden=64),
-               dict(batch=2000, epochs=40, dec_steps=100, enc_steps=10, snr_dec=-6.0, snr_enc=-5.0,
-                    lr_dec=1e-3, lr_enc=1e-4)),
+    "ko-6-1": ("rm:6:1", KOConfig(hidden=64), KODecoderConfig(hidden=64),  # encoder and decoder steps balanced, both lr 1e-3
+               dict(batch=2000, epochs=90, dec_steps=50, enc_steps=50, snr_dec=-6.0, snr_enc=-5.0,
+                    lr_dec=1e-3, lr_enc=1e-3)),
     "ko-polar-64-7": ("polar:64:7", KOConfig(hidden=64, neural_root=False), KODecoderConfig(hidden=64, neural_root=False),
-                      dict(batch=2000, epochs=40, dec_steps=100, enc_steps=10, snr_dec=-5.0, snr_enc=-4.0,
-                           lr_dec=1e-3, lr_enc=1e-4)),
+                      dict(batch=2000, epochs=90, dec_steps=50, enc_steps=50, snr_dec=-5.0, snr_enc=-4.0,
+                           lr_dec=1e-3, lr_enc=1e-3)),
     "tinyko-8-2": ("rm:8:2", tiny(), tiny(KODecoderConfig()),
                    dict(batch=2000, epochs=100, dec_steps=100, enc_steps=10, lr_dec=1e-3, lr_enc=1e-4)),
     "ko-8-2": ("rm:8:2", KOConfig(), KODecoderConfig(),
