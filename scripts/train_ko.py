@@ -56,7 +56,7 @@ def main(argv=None):
     config = profile("cpu", **over) if a.profile == "cpu" else profile("paper")
     out = os.path.join(a.work, a.name)
     command = "python scripts/train_ko.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    t0, steps_total = time.time(), config.total_steps
+    t0, steps_total, commit = time.time(), config.total_steps, _commit()  # the code as it is when training starts
     target = steps_total if a.until_step is None else min(a.until_step, steps_total)
     deadline = None if a.minutes is None else t0 + 60 * a.minutes
     run = lambda steps: train_folder(code, out, config, enc, dec, steps=steps, resume=True, seed=a.seed,
@@ -79,7 +79,7 @@ def main(argv=None):
                 profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
                 decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
                 wall_s=round(spent["wall_s"]), sittings=spent["sittings"], torch_threads=a.threads,
-                device=a.device, seed=a.seed, kolit_commit=_commit())
+                device=a.device, seed=a.seed, kolit_commit=commit)
     os.makedirs(WEIGHTS_DIR, exist_ok=True)
     path = save_code(trainer.code.cpu(), os.path.join(WEIGHTS_DIR, f"{a.name}.safetensors"), **info)
     print(json.dumps(info, indent=1))
@@ -88,11 +88,13 @@ def main(argv=None):
 
 
 def _commit():
-    "The git commit of this checkout (None outside a git checkout)."
+    "The git commit of this checkout, flagged when kolit/ or scripts/ differ from it (None outside a git checkout)."
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
-                             cwd=os.path.dirname(os.path.abspath(__file__)))
-        return out.stdout.strip() or None
+        here = os.path.dirname(os.path.abspath(__file__))
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=here)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "kolit/*.py", "scripts"],
+                               capture_output=True, text=True, check=True, cwd=os.path.dirname(here)).stdout.strip()
+        return (out.stdout.strip() + ("+uncommitted changes" if dirty else "")) or None
     except (OSError, subprocess.CalledProcessError): return None
 
 
