@@ -239,7 +239,7 @@ class KOEncoder(nn.Module):
         self._levels, count = _levels(tree, config.neural_root)
         self._leaves = leaves(tree)
         self.g = NodeMLPs(count, 2, config)  # g̃_i, numbered breadth-first (root first, then level by level)
-        sizes = alphabet_sizes(tree)
+        self._sizes = sizes = alphabet_sizes(tree)  # the tables' sizes, leaves included
         self._table_rows = sum(sizes[p + "R"] * sizes[p + "L"] for paths, _ in self._levels for p in paths)
         self._node_rows = sum(t.tree.n // 2 for t in internal_nodes(tree))  # coordinates per message the networks see
 
@@ -281,7 +281,7 @@ class KOEncoder(nn.Module):
         sym, table = {}, {}  # path -> (batch, ℓ) long symbols, (size,) values in the ±1 domain
         for t in self._leaves:
             sym[t.path] = encode(t.tree, bits[:, t.offset:t.offset + t.tree.k]).long()  # bit 0 -> +1, bit 1 -> −1
-            table[t.path] = bits.new_tensor([1.0] if t.tree.kind == "frozen" else [1.0, -1.0])
+            table[t.path] = bits.new_tensor([1.0, -1.0])[:self._sizes[t.path]]  # a frozen leaf only emits +1
         for paths, idx in self._levels:
             for j, p in enumerate(paths):
                 U, V, su, sv = table.pop(p + "R"), table.pop(p + "L"), sym.pop(p + "R"), sym.pop(p + "L")
