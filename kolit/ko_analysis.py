@@ -23,8 +23,8 @@ from .reproduce import ReproResult, reproduction, row
 # %% ../nbs/07d_ko_analyses.ipynb #7b1b4248
 def classical_code(tree: PlotkinTree,  # the skeleton
                   ) -> KOCode:
-    "The classical code of a tree as a KO code with zero networks (BPSK codewords; Dumer's decoder with hard=True)."
-    return KOCode(tree, KOConfig(init_std=0), KODecoderConfig(init_std=0))
+    "The classical code of a tree as a KO code with zero networks: BPSK codewords, Dumer's decoder (hard re-encoding)."
+    return KOCode(tree, KOConfig(init_std=0), KODecoderConfig(init_std=0, reencode="hard"))
 
 
 def shipped_code(name: str,  # one of kolit.ko_weights.SHIPPED
@@ -50,7 +50,7 @@ def _encoder(code):
     return enc
 
 
-def _decoder(code, hard: bool = False, decoder: str = None, channel="awgn"):
+def _decoder(code, hard: bool = None, decoder: str = None, channel="awgn"):
     "(y, snr_db) -> bits (batch, k): the KO decoder, or a kolit.plotkin decoder (by name) on the AWGN LLRs."
     _check_code(code)
     if isinstance(code, PlotkinTree) or decoder is not None:
@@ -191,7 +191,7 @@ def leaf_bler(code,  # KOCode or PlotkinTree
               codewords: int = 10_000,  # codewords per SNR point
               batch_size: int = 5000,  # codewords per batch
               seed: int = 0,  # base seed (one stream per SNR, as simulate_ber)
-              hard: bool = False,  # KO decoder: hard re-encoding (Dumer-like) instead of soft
+              hard: bool = None,  # KO decoder: None its config.reencode, True hard (Dumer-like), False soft
               decoder: str = None,  # a kolit.plotkin decoder name ("dumer", "scl:8", ...) instead of the KO decoder
               channel="awgn",  # channel name or object
               device=None,
@@ -239,7 +239,7 @@ def leaf_bler_figure(results: dict,  # label -> LeafBLER
     return fig
 
 # %% ../nbs/07d_ko_analyses.ipynb #411188db
-def _transceiver(code, channel, hard: bool = False, decoder: str = None):
+def _transceiver(code, channel, hard: bool = None, decoder: str = None):
     "The simulate_ber transceiver of a code on a channel (a tree: its classical decoder, Dumer by default)."
     if isinstance(_check_code(code), PlotkinTree): return decoder_transceiver(code, decoder or "dumer", channel)
     if decoder is not None: raise ValueError("decoder must be None for a KOCode (it decodes with its KO decoder)")
@@ -253,7 +253,7 @@ def robustness(codes: dict,  # label -> KOCode or PlotkinTree
                target_block_errors: int = 100,  # per point
                batch_size: int = 5000,
                seed: int = 0,
-               hard: bool = False,  # KO decoders: hard re-encoding
+               hard: bool = None,  # KO decoders: None their config.reencode, True hard, False soft
                progress: bool = False,
               ) -> dict:  # channel -> label -> BERTable
     "BER/BLER of several codes on several channels, decoders unchanged (trained on AWGN)."

@@ -103,8 +103,8 @@ def movement(code,  # a trained KOCode
             ) -> dict:
     "How far a trained code is from its zero-network start: encoder output, decoder LLR size, decisions."
     from kolit.core import get_channel, make_generator, random_bits
-    from kolit.ko_analysis import classical_code
-    zero = classical_code(code.tree)  # zero networks: Dumer's recursion and the classical encoder
+    # zero networks: the classical encoder and Dumer's recursion, re-encoding as the trained decoder does
+    zero = KOCode(code.tree, KOConfig(init_std=0), KODecoderConfig(init_std=0, reencode=code.decoder.config.reencode))
     g = make_generator(seed)
     bits = random_bits(codewords, code.k, g)
     with torch.no_grad():
@@ -149,7 +149,7 @@ def signed_llrs(code,  # KOCode
                 snr_db: float,  # Es/N0 in dB
                 codewords: int,  # sample size
                 seed: int = 0,
-                hard: bool = False,  # hard re-encoding (Dumer's decoder when the networks are zero)
+                hard: bool = None,  # None: the decoder's config.reencode; True: hard (Dumer's decoder at zero networks)
                ) -> torch.Tensor:  # (codewords * k,) L_j (1 - 2 m_j): positive = correct and confident
     "Output LLRs of a code's decoder on fresh AWGN samples, signed by the true bits."
     from kolit.core import get_channel, make_generator, random_bits

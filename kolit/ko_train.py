@@ -35,7 +35,7 @@ class TrainConfig:
     snr_dec: float = -5.0  # SNR_dec, Es/N0 in dB
     lr_enc: float = 1e-5  # encoder Adam learning rate
     lr_dec: float = 1e-4  # decoder Adam learning rate
-    hard: bool = False  # hard re-encoding in the decoder during training (the thesis: soft)
+    hard: bool = False  # force hard re-encoding in training (False: the decoder's config.reencode, soft by default as the thesis)
     channel: str = "awgn"  # training channel (kolit.core.CHANNELS)
     enc_decoder: str = "ko"  # what the encoder is trained through: "ko" (Algorithm 3) or "map" (exact Soft-MAP, k <= 16)
 
@@ -175,7 +175,7 @@ class Trainer:
         bits = random_bits(c.batch, code.k, self.generator)  # (B, k)
         with torch.set_grad_enabled(train_encoder): x = code.encode(bits)  # (B, n)
         y = self.channel(x, snr_db, self.generator)
-        L = code.decoder(y, snr_db, c.hard)  # (B, k) LLRs, σ(L) = P(bit = 0)
+        L = code.decoder(y, snr_db, True if c.hard else None)  # (B, k) LLRs, σ(L) = P(bit = 0)
         return F.binary_cross_entropy_with_logits(L, 1 - bits)
 
     def _average_gradients(self, module):

@@ -106,6 +106,29 @@ def test_parameter_counts_match_the_released_ko82():
     assert t["encoder_networks"] == 3  # 4 internal nodes, none at the root
 
 
+@pytest.mark.parametrize("name", ["rm82", "polar64_7", "custom"])
+def test_reencodings(name):
+    """'hard' and 'st' decide alike (Dumer at zero networks); 'st' trains like 'soft' would, 'hard' cuts v̂'s gradient."""
+    tree = TREES[name]
+    bits, y = noisy(tree, 500, -6.0, seed=2)
+    dumer = dumer_decode(tree, 2 * y / snr_to_sigma(-6.0) ** 2)
+    for mode in ("hard", "st"):
+        zero = KODecoder(tree, KODecoderConfig(init_std=0, reencode=mode))
+        with torch.no_grad(): assert torch.equal(zero.decide(y, -6.0), dumer)
+    torch.manual_seed(0); st = KODecoder(tree, KODecoderConfig(init_std=0.3, reencode="st"))
+    torch.manual_seed(0); hard = KODecoder(tree, KODecoderConfig(init_std=0.3, reencode="hard"))
+    assert torch.equal(st(y, -6.0).detach(), hard(y, -6.0).detach())  # same forward pass
+    assert torch.equal(st(y, -6.0, hard=True).detach(), hard(y, -6.0).detach())
+    grads = {}
+    for mode, dec in (("st", st), ("hard", hard)):
+        torch.nn.functional.binary_cross_entropy_with_logits(dec(y, -6.0), 1 - bits).backward()
+        grads[mode] = torch.cat([p.grad.flatten() for p in dec.parameters()])
+    assert not torch.equal(grads["st"], grads["hard"])  # straight-through adds the gradient through v̂
+    with pytest.raises(ValueError, match="reencode must be one of"): KODecoderConfig(reencode="sign")
+    with pytest.raises(ValueError, match="hard must be None"): st(y, -6.0, hard="st")
+    with pytest.raises(ValueError, match="reencode must be one of"): soft_leaf_codeword(leaf("rep", 3), y[:, :1], True)
+
+
 def test_pm_kernel_is_the_kernel_in_pm_domain():
     bits = random_bits(10, 16, torch.Generator().manual_seed(5))
     assert torch.equal(pm_kernel(bpsk(bits)), bpsk(kernel_transform(bits)))
