@@ -124,6 +124,11 @@ def _with_defaults(cls, fields):
     except (TypeError, ValueError): return fields
 
 
+def _schedule_free(fields) -> dict:
+    "A config dict without `epochs`: the only field a resumed run may change (it sets the schedule's length only)."
+    return {k: v for k, v in fields.items() if k != "epochs"} if isinstance(fields, dict) else fields
+
+
 def _world() -> tuple:
     "(rank, world size) of the process group, (0, 1) without one."
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -229,9 +234,14 @@ class Trainer:
                     generators=gens, step=self.step_count, config=asdict(self.config))
 
     def load_state_dict(self, state: dict):
-        "Restore a `state_dict` (the code's tree and architecture, the config and the world size must match)."
-        if _with_defaults(TrainConfig, state.get("config")) != asdict(self.config):
-            raise ValueError(f"state has config {state.get('config')}, this trainer has {asdict(self.config)}")
+        "Restore a `state_dict` (tree, architecture, config but `epochs`, and world size must match)."
+        if _schedule_free(_with_defaults(TrainConfig, state.get("config"))) != _schedule_free(asdict(self.config)):
+            raise ValueError(f"state has config {state.get('config')}, this trainer has {asdict(self.config)} "
+                             "(only epochs may differ)")
+        if int(state["step"]) > self.config.total_steps:
+            raise ValueError(f"state is at step {int(state['step'])}, past the end of this schedule "
+                             f"({self.config.total_steps} steps): epochs must be at least "
+                             f"{math.ceil(int(state['step']) / (self.config.dec_steps + self.config.enc_steps))}")
         gens = state["generators"]
         if len(gens) != self.world_size:
             raise ValueError(f"state was written by {len(gens)} process(es), this run has {self.world_size}")
@@ -291,7 +301,8 @@ def train_folder(tree,  # a PlotkinTree or a code name "rm:M:R" / "polar:N:K"
         for key, cls in (("enc_config", KOConfig), ("dec_config", KODecoderConfig), ("train", TrainConfig)):
             old[key] = _with_defaults(cls, old.get(key))
         for key in spec:
-            if old.get(key) != spec[key]:
+            same = _schedule_free(old.get(key)) == _schedule_free(spec[key]) if key == "train" else old.get(key) == spec[key]
+            if not same:
                 raise ValueError(f"out {out!r} holds a run with a different {key}: {old.get(key)} (asked: {spec[key]})")
     torch.manual_seed(seed)
     trainer = Trainer(KOCode(tree, enc_config, dec_config), config, seed=seed, device=device)

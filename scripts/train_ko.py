@@ -5,6 +5,8 @@
 NAME is one of ko-polar-64-7, ko-6-1, ko-8-2, tinyko-8-2. Training runs in --work/NAME (checkpoint.pt,
 losses.jsonl, run.json) and resumes from there when the command is repeated, so a budget can be spent in
 several sittings; --minutes bounds this sitting's wall time (the schedule's step count bounds the whole run).
+--epochs E lengthens the recipe's schedule: a run that finished its schedule continues, exactly as if the
+longer schedule had been asked from the start (kolit.ko_train.Trainer lets a checkpoint change only `epochs`).
 At the end the weights, the command, the steps taken, the samples seen and the wall time are written to
 kolit/weights/NAME.safetensors (metadata) and summarised in kolit/weights/README.md.
 
@@ -50,10 +52,12 @@ def main(argv=None):
     p.add_argument("--profile", choices=["cpu", "paper"], default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 was fastest per process here)")
+    p.add_argument("--epochs", type=int, default=None, help="schedule length T (default: the recipe's); lengthens a finished run")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     code, enc, dec, over = RECIPES[a.name]
     config = profile("cpu", **over) if a.profile == "cpu" else profile("paper")
+    if a.epochs is not None: config = profile("cpu", **{**over, "epochs": a.epochs}) if a.profile == "cpu" else profile("paper", epochs=a.epochs)
     out = os.path.join(a.work, a.name)
     command = "python scripts/train_ko.py " + " ".join(argv if argv is not None else sys.argv[1:])
     t0, steps_total, commit = time.time(), config.total_steps, _commit()  # the code as it is when training starts
@@ -74,7 +78,8 @@ def main(argv=None):
     json.dump(spent, open(os.path.join(out, "budget.json"), "w"))
     c = trainer.config
     n_enc = sum(trainer.phase(s) == "enc" for s in range(done))
-    info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile} "
+    longer = f" --epochs {a.epochs}" if a.epochs is not None else ""
+    info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile}{longer} "
                 f"--until-step {done}",  # regenerates these weights (bit for bit at the same kolit commit)
                 profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
                 decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
