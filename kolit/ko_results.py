@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DATA_DIR', 'THESIS_CLAIMS', 'shipped_table', 'has_curves', 'load_curves', 'crossing', 'gains', 'curves_figure',
-           'movement', 'live_point', 'KOView', 'signed_llrs', 'llr_figure', 'KODashboard', 'ko_codes']
+           'versus', 'movement', 'live_point', 'KOView', 'signed_llrs', 'llr_figure', 'KODashboard', 'ko_codes']
 
 # %% ../nbs/07f_ko_results.ipynb #9e702125
 import json
@@ -94,6 +94,25 @@ def curves_figure(name: str,  # a shipped name
         fig.add_trace(go.Scatter(x=xs, y=[table[s] for s in xs], mode="markers", marker_symbol="x", marker_size=10,
                                  name=f"thesis Table 4.2 ({'KO' if name == 'ko-8-2' else 'TinyKO'}(8,2))"))
     return fig
+
+# %% ../nbs/07f_ko_results.ipynb #f340415c
+def versus(name: str,  # a shipped name with stored curves
+           ko_label: str = None,  # the KO curve (default: the one ending in "KO decoder")
+           ref_label: str = None,  # the reference curve (default: the classical code with Dumer's/SC decoder)
+          ) -> dict:
+    "Per SNR of the stored curves: the reference's BER and BLER over the KO code's, and what their 95% intervals say."
+    c = load_curves(name)["curves"]
+    ko_label = ko_label or next(l for l in c if l.endswith("KO decoder"))
+    ref_label = ref_label or next(l for l in c if l.endswith("Dumer/SC"))
+    def say(lo, hi, rlo, rhi): return "KO better" if hi < rlo else "KO worse" if lo > rhi else "no clear difference"
+    out = {}
+    for a, b in zip(c[ko_label], c[ref_label]):
+        if a.snr_db != b.snr_db: raise ValueError(f"name {name!r}: curves {ko_label!r} and {ref_label!r} differ in SNRs")
+        out[a.snr_db] = dict(ber_ratio=round(b.ber / a.ber, 2) if a.ber else math.inf,
+                             ber=say(a.ber_ci_low, a.ber_ci_high, b.ber_ci_low, b.ber_ci_high),
+                             bler_ratio=round(b.bler / a.bler, 2) if a.bler else math.inf,
+                             bler=say(a.bler_ci_low, a.bler_ci_high, b.bler_ci_low, b.bler_ci_high))
+    return out
 
 # %% ../nbs/07f_ko_results.ipynb #161d801b
 def movement(code,  # a trained KOCode
