@@ -199,6 +199,24 @@ def test_stop_and_resume_equals_uninterrupted(stop, tmp_path):
     assert a.step_count == c.step_count == cfg.total_steps
 
 
+def test_a_finished_folder_run_continues_under_more_epochs(tmp_path):
+    """Only `epochs` may change on resume; the extended run equals the longer run from the start."""
+    from kolit.ko_train import train_folder
+    short, long = (profile("cpu", batch=32, epochs=e, dec_steps=2, enc_steps=1) for e in (2, 3))
+    kw = dict(enc_config=tiny(), dec_config=tiny(KODecoderConfig()), progress=False, seed=2)
+    ref = train_folder("rm:4:1", tmp_path / "ref", long, **kw)
+    train_folder("rm:4:1", tmp_path / "x", short, **kw)
+    ext = train_folder("rm:4:1", tmp_path / "x", long, resume=True, **kw)
+    assert ext.step_count == ref.step_count == long.total_steps
+    for v1, v2 in zip(ref.code.state_dict().values(), ext.code.state_dict().values()): assert torch.equal(v1, v2)
+    before = (tmp_path / "x" / "checkpoint.pt").read_bytes()
+    with pytest.raises(ValueError, match="epochs must be at least 3"):
+        train_folder("rm:4:1", tmp_path / "x", short, resume=True, **kw)
+    with pytest.raises(ValueError, match="different train"):
+        train_folder("rm:4:1", tmp_path / "x", profile("cpu", batch=16, epochs=3, dec_steps=2, enc_steps=1), resume=True, **kw)
+    assert (tmp_path / "x" / "checkpoint.pt").read_bytes() == before  # refused runs leave the checkpoint untouched
+
+
 def test_training_steps_update_only_their_half():
     cfg = profile("cpu", batch=32, epochs=1, dec_steps=1, enc_steps=1)
     tr = Trainer(_tiny_code(0), cfg, seed=0)
