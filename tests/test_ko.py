@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from kolit.core import bpsk, random_bits, simulate_ber, snr_to_sigma
-from kolit.ko import (KOCode, KOConfig, KODecoder, KODecoderConfig, KOEncoder, NodeMLPs, pm_kernel,
+from kolit.ko import (KOCode, KOConfig, KODecoder, KODecoderConfig, KOEncoder, pm_kernel,
                       soft_leaf_codeword, tiny)
 from kolit.plotkin import (dumer_decode, encode, kernel_transform, leaf, plotkin_node, polar_tree, rm_tree)
 
