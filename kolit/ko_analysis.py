@@ -22,9 +22,10 @@ from .reproduce import ReproResult, reproduction, row
 
 # %% ../nbs/07d_ko_analyses.ipynb #7b1b4248
 def classical_code(tree: PlotkinTree,  # the skeleton
+                   reencode: str = "hard",  # the decoder's re-encoding (kolit.ko.REENCODINGS); "hard" is Dumer's decoder
                   ) -> KOCode:
-    "The classical code of a tree as a KO code with zero networks: BPSK codewords, Dumer's decoder (hard re-encoding)."
-    return KOCode(tree, KOConfig(init_std=0), KODecoderConfig(init_std=0, reencode="hard"))
+    "The classical code of a tree as a KO code with zero networks: BPSK codewords, Dumer's recursion."
+    return KOCode(tree, KOConfig(init_std=0), KODecoderConfig(init_std=0, reencode=reencode))
 
 
 def shipped_code(name: str,  # one of kolit.ko_weights.SHIPPED

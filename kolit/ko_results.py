@@ -104,15 +104,23 @@ def versus(name: str,  # a shipped name with stored curves
     c = load_curves(name)["curves"]
     ko_label = ko_label or next(l for l in c if l.endswith("KO decoder"))
     ref_label = ref_label or next(l for l in c if l.endswith("Dumer/SC"))
-    def say(lo, hi, rlo, rhi): return "KO better" if hi < rlo else "KO worse" if lo > rhi else "no clear difference"
     out = {}
     for a, b in zip(c[ko_label], c[ref_label]):
         if a.snr_db != b.snr_db: raise ValueError(f"name {name!r}: curves {ko_label!r} and {ref_label!r} differ in SNRs")
-        out[a.snr_db] = dict(ber_ratio=round(b.ber / a.ber, 2) if a.ber else math.inf,
-                             ber=say(a.ber_ci_low, a.ber_ci_high, b.ber_ci_low, b.ber_ci_high),
-                             bler_ratio=round(b.bler / a.bler, 2) if a.bler else math.inf,
-                             bler=say(a.bler_ci_low, a.bler_ci_high, b.bler_ci_low, b.bler_ci_high))
+        out[a.snr_db] = {k: v for m in ("ber", "bler") for k, v in
+                         ((f"{m}_ratio", round(getattr(b, m) / getattr(a, m), 2) if getattr(a, m) else math.inf),
+                          (m, _compare(a, b, m)))}
     return out
+
+
+def _compare(a: BERPoint, b: BERPoint,
+             metric: str = "ber",  # "ber" or "bler"
+            ) -> str:
+    "KO point a against classical point b: 'KO better', 'KO worse' or 'no clear difference' (95% intervals)."
+    lo, hi = getattr(a, f"{metric}_ci_low"), getattr(a, f"{metric}_ci_high")
+    if hi < getattr(b, f"{metric}_ci_low"): return "KO better"
+    if lo > getattr(b, f"{metric}_ci_high"): return "KO worse"
+    return "no clear difference"
 
 # %% ../nbs/07f_ko_results.ipynb #161d801b
 def movement(code,  # a trained KOCode
@@ -122,8 +130,8 @@ def movement(code,  # a trained KOCode
             ) -> dict:
     "How far a trained code is from its zero-network start: encoder output, decoder LLR size, decisions."
     from kolit.core import get_channel, make_generator, random_bits
-    # zero networks: the classical encoder and Dumer's recursion, re-encoding as the trained decoder does
-    zero = KOCode(code.tree, KOConfig(init_std=0), KODecoderConfig(init_std=0, reencode=code.decoder.config.reencode))
+    from kolit.ko_analysis import classical_code
+    zero = classical_code(code.tree, code.decoder.config.reencode)  # zero networks, re-encoding as the trained decoder
     g = make_generator(seed)
     bits = random_bits(codewords, code.k, g)
     with torch.no_grad():
@@ -282,13 +290,6 @@ _NEED_DB = {  # (metric) -> (dB gain of the KO decoder over the classical decode
     "ko-6-1": {"ber": (0.2, "a clear gain (Fig. C.6 left)"), "bler": (0.2, "a clear gain (Fig. C.6)")},
     "ko-8-2": {"ber": (0.55, "≈ 0.55 dB (Fig. 4.4, Table 4.2)"), "bler": (0.3, "≈ 0.3 dB (Fig. 4.4)")},
     "tinyko-8-2": {"ber": (0.3, "≈ 0.3–0.4 dB (Table 4.2 vs RM(8,2) Dumer)"), "bler": (0.15, "smaller than in BER")}}
-
-
-def _compare(a: BERPoint, b: BERPoint) -> str:
-    "KO point a against classical point b: 'KO better', 'KO worse' or 'no clear difference' (95% intervals)."
-    if a.ber_ci_high < b.ber_ci_low: return "KO better"
-    if a.ber_ci_low > b.ber_ci_high: return "KO worse"
-    return "no clear difference"
 
 
 @reproduction("ko-codes", "Shipped KO codes against their classical codes and the thesis",

@@ -56,8 +56,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     code, enc, dec, over = RECIPES[a.name]
-    config = profile("cpu", **over) if a.profile == "cpu" else profile("paper")
-    if a.epochs is not None: config = profile("cpu", **{**over, "epochs": a.epochs}) if a.profile == "cpu" else profile("paper", epochs=a.epochs)
+    longer = {} if a.epochs is None else dict(epochs=a.epochs)
+    config = profile("cpu", **{**over, **longer}) if a.profile == "cpu" else profile("paper", **longer)
     out = os.path.join(a.work, a.name)
     command = "python scripts/train_ko.py " + " ".join(argv if argv is not None else sys.argv[1:])
     t0, steps_total, commit = time.time(), config.total_steps, _commit()  # the code as it is when training starts
@@ -78,8 +78,8 @@ def main(argv=None):
     json.dump(spent, open(os.path.join(out, "budget.json"), "w"))
     c = trainer.config
     n_enc = sum(trainer.phase(s) == "enc" for s in range(done))
-    longer = f" --epochs {a.epochs}" if a.epochs is not None else ""
-    info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile}{longer} "
+    info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile}"
+                f"{f' --epochs {a.epochs}' if longer else ''} "
                 f"--until-step {done}",  # regenerates these weights (bit for bit at the same kolit commit)
                 profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
                 decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
