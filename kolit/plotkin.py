@@ -5,11 +5,12 @@
 # %% auto #0
 __all__ = ['MAX_M', 'LEAF_KINDS', 'POLAR_CONSTRUCTIONS', 'SC_MODES', 'FULL_ENUM_M', 'DECODERS', 'MAX_MAP_K', 'kernel_matrix',
            'rm_info', 'PlotkinTree', 'leaf', 'plotkin_node', 'rm_tree', 'TreeNode', 'walk', 'leaves', 'internal_nodes',
-           'depth', 'check_tree', 'polar_reliability', 'polar_info_set', 'tree_from_info', 'polar_tree', 'tree_figure',
-           'plotkin', 'kernel_transform', 'encode', 'unencode', 'generator_matrix', 'rm_parameters', 'min_distance',
-           'min_distance_brute', 'lse', 'minsum', 'oplus_v', 'Decoded', 'sc_decode', 'dumer_decode', 'ListDecoded',
-           'take_paths', 'compose_ancestors', 'split_full', 'scl_leaf', 'scl_recurse', 'backtrack', 'check_list_size',
-           'scl_list', 'scl_decode', 'parse_code', 'make_decoder', 'decoder_transceiver']
+           'depth', 'check_tree', 'polar_reliability', 'polar_info_set', 'tree_from_info', 'polar_tree',
+           'split_full_leaves', 'tree_figure', 'plotkin', 'kernel_transform', 'encode', 'unencode', 'generator_matrix',
+           'rm_parameters', 'min_distance', 'min_distance_brute', 'lse', 'minsum', 'oplus_v', 'Decoded', 'sc_decode',
+           'dumer_decode', 'ListDecoded', 'take_paths', 'compose_ancestors', 'split_full', 'scl_leaf', 'scl_recurse',
+           'backtrack', 'check_list_size', 'scl_list', 'scl_decode', 'parse_code', 'make_decoder',
+           'decoder_transceiver']
 
 # %% ../nbs/05_plotkin_trees.ipynb #5bd92609
 import math
@@ -321,6 +322,22 @@ def polar_tree(n: int,  # block length, a power of 2 up to 4096
     else:
         raise ValueError(f"k_or_info must be an int k or a sequence of 0-based positions, got {type(k_or_info).__name__}")
     return tree_from_info(m, info, rm1_leaves)
+
+# %% ../nbs/05_plotkin_trees.ipynb #253ccb06
+def split_full_leaves(tree: PlotkinTree,  # any Plotkin tree
+                      min_m: int = 0,  # full leaves longer than 2^min_m become Plotkin nodes of full children
+                     ) -> PlotkinTree:
+    "The same code with every `full` leaf of m > min_m unfolded into Plotkin nodes (RM(0,0) leaves at min_m = 0)."
+    check_tree(tree)
+    min_m = _check_m(min_m, "min_m")
+    return _split_full(tree, min_m)
+
+
+def _split_full(t: PlotkinTree, min_m: int) -> PlotkinTree:
+    if not t.is_leaf: return plotkin_node(_split_full(t.left, min_m), _split_full(t.right, min_m))
+    if t.kind != "full" or t.m <= min_m: return t
+    child = _split_full(leaf("full", t.m - 1) if t.m > 1 else leaf("rep", 0), min_m)  # RM(0,0) is the rep leaf of m = 0
+    return plotkin_node(child, child)
 
 # %% ../nbs/05_plotkin_trees.ipynb #e67c3426
 def tree_figure(tree: PlotkinTree,  # the tree to draw
