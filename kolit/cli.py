@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=positive_int, default=32, help="hidden width of every network (TinyKO: 4)")
     t.add_argument("--depth", type=positive_int, default=3, help="hidden layers of every network (TinyKO: 1)")
     t.add_argument("--no-neural-root", action="store_true", help="no networks at the root (the thesis's Polar(64,7) KO)")
+    t.add_argument("--split-full", action="store_true",
+                   help="unfold full (rate-1) leaves into Plotkin nodes with networks (the thesis's Polar(64,7) KO)")
     t.add_argument("--seed", type=nonneg_int, default=0, help="seed of the initial weights and the data")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints")
@@ -222,9 +224,10 @@ def train_command(args) -> dict:
     from kolit.ko import KOConfig, KODecoderConfig
     from kolit.ko_train import PROFILES, profile, train_folder
     from kolit.ko_weights import save_code
-    from kolit.plotkin import parse_code
+    from kolit.plotkin import parse_code, split_full_leaves
     try: tree = parse_code(args.tree)
     except ValueError as e: raise CLIError("--tree", str(e)) from None
+    if args.split_full: tree = split_full_leaves(tree)  # the same code; networks on the unfolded rate-1 subtrees
     if args.profile not in PROFILES: raise CLIError("--profile", f"must be one of {tuple(PROFILES)}, got {args.profile!r}")
     try: config = profile(args.profile, **_overrides(args.set))
     except ValueError as e: raise CLIError("--set", str(e)) from None

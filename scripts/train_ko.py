@@ -12,7 +12,8 @@ kolit/weights/NAME.safetensors (metadata) and summarised in kolit/weights/README
 
 The recipes are the `cpu` profile adapted per code (smaller batches and larger learning rates than the
 thesis's App. C.7.1, which is the `paper` profile); `--profile paper` trains with the thesis's
-hyper-parameters instead (GPU work).
+hyper-parameters instead (GPU work). ko-polar-64-7 trains on the Polar(64,7) tree with its RM(2,2) leaf unfolded
+(kolit.plotkin.split_full_leaves): six networks, as the thesis's Figure C.1 (the pruned tree has room for three).
 """
 import argparse
 import json
@@ -26,6 +27,7 @@ import torch
 from kolit.ko import KOConfig, KODecoderConfig, tiny
 from kolit.ko_train import profile, train_folder
 from kolit.ko_weights import SHIPPED, WEIGHTS_DIR, save_code
+from kolit.plotkin import parse_code, split_full_leaves
 
 # name -> (code, encoder config, decoder config, training overrides of the cpu profile)
 RECIPES = {
@@ -40,6 +42,7 @@ RECIPES = {
     "ko-8-2": ("rm:8:2", KOConfig(), KODecoderConfig(),  # balanced as ko-6-1; the thesis's SNRs (dec -5, enc -3 dB)
                dict(batch=2000, epochs=100, dec_steps=50, enc_steps=50, lr_dec=1e-3, lr_enc=1e-3)),
 }
+TREES = {"ko-polar-64-7": split_full_leaves}  # name -> how the recipe's tree is built from parse_code(code)
 
 
 def main(argv=None):
@@ -63,7 +66,8 @@ def main(argv=None):
     t0, steps_total, commit = time.time(), config.total_steps, _commit()  # the code as it is when training starts
     target = steps_total if a.until_step is None else min(a.until_step, steps_total)
     deadline = None if a.minutes is None else t0 + 60 * a.minutes
-    run = lambda steps: train_folder(code, out, config, enc, dec, steps=steps, resume=True, seed=a.seed,
+    tree = TREES.get(a.name, lambda t: t)(parse_code(code))
+    run = lambda steps: train_folder(tree, out, config, enc, dec, steps=steps, resume=True, seed=a.seed,
                                      device=a.device, checkpoint_every=100, progress=False, command=command)
     trainer = run(0)  # load the checkpoint (or start)
     start = trainer.step_count
