@@ -220,7 +220,6 @@ def _overrides(items: list) -> dict:
 
 def train_command(args) -> dict:
     "`kolit train`: Algorithm 3 into a folder (data-parallel when launched by torchrun)."
-    from dataclasses import replace
     from kolit.ko import KOConfig, KODecoderConfig
     from kolit.ko_train import PROFILES, profile, train_folder
     from kolit.ko_weights import save_code
