@@ -9,8 +9,8 @@ from kolit.core import bpsk
 from kolit.plotkin import (DECODERS, LEAF_KINDS, PlotkinTree, decoder_transceiver, depth, dumer_decode, encode,
                            generator_matrix, internal_nodes, kernel_matrix, leaf, leaves, lse, make_decoder,
                            min_distance, min_distance_brute, minsum, parse_code, plotkin_node, polar_info_set,
-                           polar_tree, rm_info, rm_parameters, rm_tree, sc_decode, scl_decode, scl_list, tree_figure,
-                           tree_from_info, unencode)
+                           polar_tree, rm_info, rm_parameters, rm_tree, sc_decode, scl_decode, scl_list, split_full_leaves,
+                           tree_figure, tree_from_info, unencode)
 from kolit.softmap import map_decode
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -97,6 +97,25 @@ def test_tree_invariants(t):
     assert tuple(covered) == t.info  # the leaves' information sets tile the root's
     assert tree_from_info(t.m, t.info).info == t.info
     assert all(l.tree.kind in LEAF_KINDS for l in lv) and all(not n.tree.is_leaf for n in internal_nodes(t))
+
+
+@SETTINGS
+@given(trees(max_m=7), st.integers(0, 3), st.integers(0, 2**31 - 1))
+def test_split_full_leaves_keeps_the_code_and_sc(t, min_m, seed):
+    s = split_full_leaves(t, min_m)
+    assert s.info == t.info and torch.equal(generator_matrix(s), generator_matrix(t))
+    assert all(l.tree.kind != "full" or l.tree.m <= min_m for l in leaves(s))
+    llr = 3 * torch.randn(16, t.n, generator=torch.Generator().manual_seed(seed))
+    for mode in ("lse", "minsum"):
+        assert torch.equal(sc_decode(s, llr, mode).codeword, sc_decode(t, llr, mode).codeword)
+
+
+def test_split_full_leaves_gives_figure_c1_its_six_networks():
+    s = split_full_leaves(FIG_C1)
+    assert len(internal_nodes(s)) == len(internal_nodes(FIG_C1)) + 3  # RM(2,2) -> 2 x RM(1,1) -> 4 x RM(0,0)
+    assert split_full_leaves(s) == s
+    with pytest.raises(ValueError, match="min_m must be an int"): split_full_leaves(FIG_C1, min_m=99)
+    with pytest.raises(ValueError, match="tree"): split_full_leaves("polar:64:7")
 
 
 # ---------------------------------------------------------------- encoder
