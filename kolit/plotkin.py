@@ -6,10 +6,10 @@
 __all__ = ['MAX_M', 'LEAF_KINDS', 'POLAR_CONSTRUCTIONS', 'SC_MODES', 'FULL_ENUM_M', 'DECODERS', 'MAX_MAP_K', 'kernel_matrix',
            'rm_info', 'PlotkinTree', 'leaf', 'plotkin_node', 'rm_tree', 'TreeNode', 'walk', 'leaves', 'internal_nodes',
            'depth', 'check_tree', 'polar_reliability', 'polar_info_set', 'tree_from_info', 'polar_tree',
-           'split_full_leaves', 'tree_figure', 'plotkin', 'kernel_transform', 'encode', 'unencode', 'generator_matrix',
-           'rm_parameters', 'min_distance', 'min_distance_brute', 'lse', 'minsum', 'oplus_v', 'Decoded', 'sc_decode',
-           'dumer_decode', 'ListDecoded', 'take_paths', 'compose_ancestors', 'split_full', 'scl_leaf', 'scl_recurse',
-           'backtrack', 'check_list_size', 'scl_list', 'scl_decode', 'parse_code', 'make_decoder',
+           'split_full_leaves', 'split_full', 'tree_figure', 'plotkin', 'kernel_transform', 'encode', 'unencode',
+           'generator_matrix', 'rm_parameters', 'min_distance', 'min_distance_brute', 'lse', 'minsum', 'oplus_v',
+           'Decoded', 'sc_decode', 'dumer_decode', 'ListDecoded', 'take_paths', 'compose_ancestors', 'scl_leaf',
+           'scl_recurse', 'backtrack', 'check_list_size', 'scl_list', 'scl_decode', 'parse_code', 'make_decoder',
            'decoder_transceiver']
 
 # %% ../nbs/05_plotkin_trees.ipynb #5bd92609
@@ -335,8 +335,13 @@ def split_full_leaves(tree: PlotkinTree,  # any Plotkin tree
 
 def _split_full(t: PlotkinTree, min_m: int) -> PlotkinTree:
     if not t.is_leaf: return plotkin_node(_split_full(t.left, min_m), _split_full(t.right, min_m))
-    if t.kind != "full" or t.m <= min_m: return t
-    child = _split_full(leaf("full", t.m - 1) if t.m > 1 else leaf("rep", 0), min_m)  # RM(0,0) is the rep leaf of m = 0
+    return _split_full(split_full(t), min_m) if t.kind == "full" and t.m > min_m else t
+
+
+@lru_cache(maxsize=None)
+def split_full(t: PlotkinTree) -> PlotkinTree:
+    "A full leaf of length 2^m (m >= 1) as the Plotkin node of two full leaves of length 2^(m-1): the same code."
+    child = leaf("full", t.m - 1) if t.m > 1 else leaf("rep", 0)  # RM(0,0) is a rep leaf, as tree_from_info prunes it
     return plotkin_node(child, child)
 
 # %% ../nbs/05_plotkin_trees.ipynb #e67c3426
@@ -654,12 +659,6 @@ def compose_ancestors(a, b):
     if a is None: return b
     if b is None: return a
     return torch.gather(a, 1, b)
-
-
-@lru_cache(maxsize=None)
-def split_full(t: PlotkinTree) -> PlotkinTree:
-    "A full leaf of length 2^m as the Plotkin node of two full leaves of length 2^(m-1) (the same code)."
-    return plotkin_node(leaf("full", t.m - 1), leaf("full", t.m - 1))
 
 
 def _best(total: torch.Tensor,  # (B, N) path metrics of all extensions
