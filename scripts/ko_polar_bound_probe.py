@@ -28,10 +28,10 @@ import time
 
 import torch
 
-from kolit.core import simulate_ber
+from kolit.core import bpsk, simulate_ber, snr_to_sigma
 from kolit.ko import KOCode, KOConfig, KODecoderConfig
 from kolit.ko_train import Trainer, all_messages, map_transceiver, profile
-from kolit.plotkin import decoder_transceiver, generator_matrix, parse_code, split_full_leaves
+from kolit.plotkin import decoder_transceiver, encode, generator_matrix, parse_code, split_full_leaves
 
 SNRS, SNR_UB = [-5.0, -4.0, -3.0], -3.0
 
@@ -43,7 +43,7 @@ def ber(trx, n):
 
 def union_bound(x, msgs, snr_db):
     "The union bound on the MAP BER of the codebook x (2^k, n) with ‖x_i‖² = n, rows encoding msgs (2^k, k)."
-    sigma = 10 ** (-snr_db / 20) / math.sqrt(2)
+    sigma = snr_to_sigma(snr_db)
     w = (msgs[:, None] != msgs[None]).to(x.dtype).sum(-1) / msgs.shape[1]  # d_H / k, zero on the diagonal
     d = torch.cdist(x, x)
     return (w * 0.5 * torch.erfc(d / (2 * sigma * math.sqrt(2)))).sum() / len(x)
@@ -117,7 +117,7 @@ def main():
                           "Polar(64,7) SC": ber(decoder_transceiver(polar, "dumer"), a.codewords),
                           "RM(6,1) MAP": ber(decoder_transceiver(parse_code("rm:6:1"), "map"), a.codewords)},
                runs={})
-    x_polar = 1 - 2 * (msgs @ generator_matrix(polar) % 2)
+    x_polar = bpsk(encode(polar, msgs))
     rec["polar_union_bound"] = union_bound(x_polar, msgs, SNR_UB).item()
     (u, x), groups = relaxed_search(polar, msgs, starts=8, steps=a.relaxed_steps)
     rec["runs"]["relaxed: free table per coordinate"] = dict(union_bound=u, distinct_coordinates=groups,
