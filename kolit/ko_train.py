@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ENC_DECODERS', 'MAX_MAP_TRAIN_K', 'PROFILES', 'TrainConfig', 'profile', 'all_messages', 'codebook_llr',
-           'map_transceiver', 'Trainer', 'train_folder']
+           'map_transceiver', 'Trainer', 'distil', 'train_folder']
 
 # %% ../nbs/07b_ko_training.ipynb #b526feac
 import math
@@ -264,6 +264,54 @@ class Trainer:
         self.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
 
 # %% ../nbs/07b_ko_training.ipynb #f889246f
+def distil(student: KOCode,  # the code to initialise (same tree as the teacher, any architecture)
+           teacher: KOCode,  # a trained KO code (left unchanged)
+           enc_steps: int = 2000,  # Adam steps of stage 1 (encoder regression)
+           dec_steps: int = 1500,  # Adam steps of stage 2 (decoder posterior regression)
+           batch: int = 2000,  # messages per step
+           snr_dec: float = -5.0,  # Es/N0 (dB) of stage 2's channel
+           lr: float = 3e-3,  # Adam learning rate (stage 1 decays it to lr/30 on a cosine)
+           seed: int = 0,  # seed of messages and noise
+           progress: bool = True,  # tqdm bar
+          ) -> dict:  # {"encoder": stage-1 MSE per step, "decoder": stage-2 KL per step}
+    "Train `student` to imitate `teacher`: its encoder to the teacher's codewords, then its decoder to the teacher's posteriors."
+    from kolit.ko_weights import tree_to_dict
+    for name, c in (("student", student), ("teacher", teacher)):
+        if not isinstance(c, KOCode): raise ValueError(f"{name} must be a KOCode, got {type(c).__name__}")
+    if tree_to_dict(student.tree) != tree_to_dict(teacher.tree):
+        raise ValueError(f"teacher must be a KO code on the student's tree {student.tree}, got one on {teacher.tree}")
+    for name in ("enc_steps", "dec_steps", "batch"):
+        v = locals()[name]
+        if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == "batch" else 0):
+            raise ValueError(f"{name} must be an int >= {1 if name == 'batch' else 0}, got {v!r}")
+    if not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be a positive number, got {lr!r}")
+    device = next(student.parameters()).device
+    teacher = teacher.to(device)
+    g, awgn = make_generator(seed, device), get_channel("awgn")
+    losses = dict(encoder=[], decoder=[])
+    bar = tqdm(total=enc_steps + dec_steps, disable=not progress, desc="distillation")
+    opt = torch.optim.Adam(student.encoder.parameters(), lr=lr)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(enc_steps, 1), eta_min=lr / 30)
+    for _ in range(enc_steps):  # stage 1: codewords
+        bits = random_bits(batch, student.k, g)
+        with torch.no_grad(): target = teacher.encode(bits)
+        loss = F.mse_loss(student.encode(bits), target)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); decay.step()
+        losses["encoder"].append(loss.item()); bar.update()
+    opt = torch.optim.Adam(student.decoder.parameters(), lr=lr)
+    for _ in range(dec_steps):  # stage 2: posteriors on the student's own codewords
+        bits = random_bits(batch, student.k, g)
+        with torch.no_grad():
+            y = awgn(student.encode(bits), snr_db=snr_dec, generator=g)
+            p = torch.sigmoid(teacher.decoder(y, snr_dec))  # teacher's P(bit = 0)
+            entropy = F.binary_cross_entropy(p, p)
+        loss = F.binary_cross_entropy_with_logits(student.decoder(y, snr_dec), p) - entropy  # KL(p_t || p_s) per bit
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        losses["decoder"].append(loss.item()); bar.update()
+    bar.close()
+    return losses
+
+# %% ../nbs/07b_ko_training.ipynb #a16f841e
 def _run_spec(tree, enc_config, dec_config, config, seed) -> dict:
     from kolit.ko_weights import tree_to_dict
     return dict(tree=tree_to_dict(tree), enc_config=asdict(enc_config), dec_config=asdict(dec_config),
@@ -282,6 +330,8 @@ def train_folder(tree,  # a PlotkinTree or a code name "rm:M:R" / "polar:N:K"
                  checkpoint_every: int = 200,  # steps between checkpoints
                  progress: bool = True,  # tqdm bar
                  command: str = "",  # the command line, recorded in run.json
+                 teacher: str = None,  # a trained code (shipped name or weight file) to `distil` from before step 0
+                 distil_steps: tuple = (2000, 1500),  # (encoder, decoder) steps of that distillation
                 ) -> Trainer:
     "Train a KO code into a folder with checkpoints; resumable; refuses to overwrite or mix runs."
     import json
@@ -294,6 +344,14 @@ def train_folder(tree,  # a PlotkinTree or a code name "rm:M:R" / "polar:N:K"
         raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
     ckpt, spec_path = os.path.join(out, "checkpoint.pt"), os.path.join(out, "run.json")
     spec = _run_spec(tree, enc_config, dec_config, config, seed)
+    if teacher is not None:
+        from kolit.ko_weights import _digest, load
+        try: teacher_code = load(teacher)
+        except ValueError as e: raise ValueError(f"teacher: {e}") from None
+        if not (isinstance(distil_steps, (tuple, list)) and len(distil_steps) == 2):
+            raise ValueError(f"distil_steps must be a pair (encoder steps, decoder steps), got {distil_steps!r}")
+        spec["teacher"] = dict(name=str(teacher), digest=_digest(teacher_code.state_dict()),
+                               enc_steps=distil_steps[0], dec_steps=distil_steps[1])
     if os.path.exists(ckpt) and not resume:
         raise ValueError(f"out {out!r} already holds a checkpoint; pass resume=True (--resume) or choose another folder")
     if resume and os.path.exists(spec_path):
@@ -304,9 +362,13 @@ def train_folder(tree,  # a PlotkinTree or a code name "rm:M:R" / "polar:N:K"
             same = _schedule_free(old.get(key)) == _schedule_free(spec[key]) if key == "train" else old.get(key) == spec[key]
             if not same:
                 raise ValueError(f"out {out!r} holds a run with a different {key}: {old.get(key)} (asked: {spec[key]})")
+        if "teacher" in old: spec.setdefault("teacher", old["teacher"])  # the record of how step 0 was made stays
     torch.manual_seed(seed)
     trainer = Trainer(KOCode(tree, enc_config, dec_config), config, seed=seed, device=device)
     if resume and os.path.exists(ckpt): trainer.load(ckpt)
+    elif teacher is not None:  # a fresh run starts from the distilled code (seeded: every rank gets the same)
+        distil(trainer.code, teacher_code, *distil_steps, batch=config.batch, snr_dec=config.snr_dec, seed=seed,
+               progress=progress and trainer.rank == 0)
     if trainer.rank == 0:
         os.makedirs(out, exist_ok=True)
         with open(spec_path, "w") as f: json.dump({**spec, "command": command}, f, indent=1)

@@ -12,7 +12,8 @@ kolit/weights/NAME.safetensors (metadata) and summarised in kolit/weights/README
 
 The recipes are the `cpu` profile adapted per code (smaller batches and larger learning rates than the
 thesis's App. C.7.1, which is the `paper` profile); `--profile paper` trains with the thesis's
-hyper-parameters instead (GPU work). ko-polar-64-7 trains on the Polar(64,7) tree with its RM(2,2) leaf unfolded
+hyper-parameters instead (GPU work). tinyko-8-2 starts from ko-8-2 distilled into its small networks
+(kolit.ko_train.distil, TEACHERS) and is then fine-tuned by Algorithm 3. ko-polar-64-7 trains on the Polar(64,7) tree with its RM(2,2) leaf unfolded
 (kolit.plotkin.split_full_leaves): six networks, as the thesis's Figure C.1 (the pruned tree has room for three).
 """
 import argparse
@@ -37,12 +38,13 @@ RECIPES = {
     "ko-polar-64-7": ("polar:64:7", KOConfig(hidden=64, neural_root=False), KODecoderConfig(hidden=64, neural_root=False),
                       dict(batch=2000, epochs=90, dec_steps=50, enc_steps=50, snr_dec=-5.0, snr_enc=-4.0,
                            lr_dec=1e-3, lr_enc=1e-3)),
-    "tinyko-8-2": ("rm:8:2", tiny(), tiny(KODecoderConfig()),  # the balanced ko-8-2 recipe did no better here (2026-11-29)
+    "tinyko-8-2": ("rm:8:2", tiny(), tiny(KODecoderConfig()),  # distilled from ko-8-2 (TEACHERS), then fine-tuned
                    dict(batch=2000, epochs=100, dec_steps=100, enc_steps=10, lr_dec=1e-3, lr_enc=1e-4)),
     "ko-8-2": ("rm:8:2", KOConfig(), KODecoderConfig(),  # balanced as ko-6-1; the thesis's SNRs (dec -5, enc -3 dB)
                dict(batch=2000, epochs=100, dec_steps=50, enc_steps=50, lr_dec=1e-3, lr_enc=1e-3)),
 }
 TREES = {"ko-polar-64-7": split_full_leaves}  # name -> how the recipe's tree is built from parse_code(code)
+TEACHERS = {"tinyko-8-2": "ko-8-2"}  # name -> the shipped code it is distilled from before step 0 (kolit.ko_train.distil)
 
 
 def main(argv=None):
@@ -67,8 +69,10 @@ def main(argv=None):
     target = steps_total if a.until_step is None else min(a.until_step, steps_total)
     deadline = None if a.minutes is None else t0 + 60 * a.minutes
     tree = TREES.get(a.name, lambda t: t)(parse_code(code))
+    teacher = TEACHERS.get(a.name)
     run = lambda steps: train_folder(tree, out, config, enc, dec, steps=steps, resume=True, seed=a.seed,
-                                     device=a.device, checkpoint_every=100, progress=False, command=command)
+                                     device=a.device, checkpoint_every=100, progress=False, command=command,
+                                     teacher=teacher)
     trainer = run(0)  # load the checkpoint (or start)
     start = trainer.step_count
     # train in chunks of 100 steps so that the wall-time budget is honoured at checkpoint boundaries
@@ -88,7 +92,8 @@ def main(argv=None):
                 profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
                 decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
                 wall_s=round(spent["wall_s"]), sittings=spent["sittings"], torch_threads=a.threads,
-                device=a.device, seed=a.seed, kolit_commit=commit)
+                device=a.device, seed=a.seed, kolit_commit=commit,
+                **({"teacher": json.load(open(os.path.join(out, "run.json")))["teacher"]} if teacher else {}))
     os.makedirs(WEIGHTS_DIR, exist_ok=True)
     path = save_code(trainer.code.cpu(), os.path.join(WEIGHTS_DIR, f"{a.name}.safetensors"), **info)
     print(json.dumps(info, indent=1))
@@ -130,6 +135,10 @@ def write_readme():
                   f"- schedule: batch {t.get('batch')}, T_dec {t.get('dec_steps')} at {t.get('snr_dec')} dB "
                   f"(lr {t.get('lr_dec')}), T_enc {t.get('enc_steps')} at {t.get('snr_enc')} dB (lr {t.get('lr_enc')}), "
                   f"encoder trained through: {t.get('enc_decoder', 'ko')}"]
+        if info.get("teacher"):
+            d = info["teacher"]
+            lines += [f"- step 0: distilled from `{d['name']}` (its weights' digest `{d['digest'][:12]}…`; "
+                      f"{d['enc_steps']} encoder + {d['dec_steps']} decoder steps of `kolit.ko_train.distil`)"]
         if info.get("kolit_commit"): lines += [f"- kolit commit: `{info['kolit_commit']}`"]
         lines += [""]
     with open(os.path.join(WEIGHTS_DIR, "README.md"), "w") as f: f.write("\n".join(lines))

@@ -243,3 +243,32 @@ def test_training_bad_inputs():
     state = tr.state_dict()
     other = Trainer(_tiny_code(0), profile("cpu", batch=16))
     with pytest.raises(ValueError, match="state has config"): other.load_state_dict(state)
+
+
+def test_a_folder_run_can_start_from_a_distilled_teacher(tmp_path):
+    """train_folder(teacher=...) distils before step 0, records the teacher, and refuses a different one on resume."""
+    import json
+    from kolit.ko import KOCode, KOConfig
+    from kolit.ko_train import distil, train_folder
+    from kolit.ko_weights import save_code
+    from kolit.plotkin import parse_code
+    torch.manual_seed(5)
+    teacher = KOCode(parse_code("rm:4:1"), KOConfig(init_std=0.3), KODecoderConfig(init_std=0.3))
+    path = save_code(teacher, str(tmp_path / "t.safetensors"))
+    cfg = profile("cpu", batch=32, epochs=1, dec_steps=2, enc_steps=1)
+    kw = dict(enc_config=tiny(), dec_config=tiny(KODecoderConfig()), progress=False, seed=2)
+    tr = train_folder("rm:4:1", tmp_path / "x", cfg, steps=0, teacher=path, distil_steps=(40, 5), **kw)
+    torch.manual_seed(2)
+    ref = KOCode(parse_code("rm:4:1"), tiny(), tiny(KODecoderConfig()))
+    distil(ref, teacher, 40, 5, batch=32, snr_dec=cfg.snr_dec, seed=2, progress=False)
+    for v1, v2 in zip(ref.state_dict().values(), tr.code.state_dict().values()): assert torch.equal(v1, v2)
+    spec = json.load(open(tmp_path / "x" / "run.json"))
+    assert spec["teacher"]["name"] == path and spec["teacher"]["enc_steps"] == 40 and len(spec["teacher"]["digest"]) == 64
+    tr = train_folder("rm:4:1", tmp_path / "x", cfg, resume=True, teacher=path, distil_steps=(40, 5), **kw)  # resumes
+    assert tr.step_count == cfg.total_steps
+    before = (tmp_path / "x" / "checkpoint.pt").read_bytes()
+    with pytest.raises(ValueError, match="different teacher"):
+        train_folder("rm:4:1", tmp_path / "x", cfg, resume=True, teacher=path, distil_steps=(41, 5), **kw)
+    with pytest.raises(ValueError, match="teacher: name must be one of"):
+        train_folder("rm:4:1", tmp_path / "y", cfg, teacher="ko-9-9", **kw)
+    assert (tmp_path / "x" / "checkpoint.pt").read_bytes() == before
