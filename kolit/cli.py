@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-neural-root", action="store_true", help="no networks at the root (the thesis's Polar(64,7) KO)")
     t.add_argument("--split-full", action="store_true",
                    help="unfold full (rate-1) leaves into Plotkin nodes with networks (the thesis's Polar(64,7) KO)")
+    t.add_argument("--teacher", default=None,
+                   help="start from this trained code distilled into the new networks (a shipped name such as ko-8-2, "
+                        "a weight file or a kolit train folder; kolit.ko_train.distil)")
     t.add_argument("--seed", type=nonneg_int, default=0, help="seed of the initial weights and the data")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints")
@@ -240,9 +243,9 @@ def train_command(args) -> dict:
     try:
         tr = train_folder(tree, args.out, config, KOConfig(**arch), KODecoderConfig(**arch), steps=args.steps,
                           resume=args.resume, seed=args.seed, device=dev, checkpoint_every=args.checkpoint_every,
-                          progress=not args.no_progress, command="kolit " + " ".join(sys.argv[1:]))
+                          progress=not args.no_progress, command="kolit " + " ".join(sys.argv[1:]), teacher=args.teacher)
     except ValueError as e:
-        arg = "--out" if str(e).startswith("out ") else "--set" if "must be" in str(e) else "--tree"
+        arg = "--out" if str(e).startswith("out ") else "--teacher" if str(e).startswith("teacher") else "--set" if "must be" in str(e) else "--tree"
         raise CLIError(arg, str(e)) from None
     weights = os.path.join(args.out, "weights.safetensors")
     if tr.rank == 0:
