@@ -6,7 +6,9 @@ NAME is one of ko-polar-64-7, ko-6-1, ko-8-2, tinyko-8-2. Training runs in --wor
 losses.jsonl, run.json) and resumes from there when the command is repeated, so a budget can be spent in
 several sittings; --minutes bounds this sitting's wall time (the schedule's step count bounds the whole run).
 --epochs E lengthens the recipe's schedule: a run that finished its schedule continues, exactly as if the
-longer schedule had been asked from the start (kolit.ko_train.Trainer lets a checkpoint change only `epochs`).
+longer schedule had been asked from the start (kolit.ko_train.Trainer lets a checkpoint change only `epochs`
+and, for steps it has not taken, the learning-rate drop: --lr-drop-step S --lr-drop F multiplies both rates by F
+from step S on).
 At the end the weights, the command, the steps taken, the samples seen and the wall time are written to
 kolit/weights/NAME.safetensors (metadata) and summarised in kolit/weights/README.md.
 
@@ -58,10 +60,15 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 was fastest per process here)")
     p.add_argument("--epochs", type=int, default=None, help="schedule length T (default: the recipe's); lengthens a finished run")
+    p.add_argument("--lr-drop-step", type=int, default=None,
+                   help="from this global step on, multiply both learning rates by --lr-drop (may be set on a resumed run "
+                        "for steps it has not taken)")
+    p.add_argument("--lr-drop", type=float, default=0.1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     code, enc, dec, over = RECIPES[a.name]
     longer = {} if a.epochs is None else dict(epochs=a.epochs)
+    if a.lr_drop_step is not None: longer.update(lr_drop_step=a.lr_drop_step, lr_drop=a.lr_drop)
     config = profile("cpu", **{**over, **longer}) if a.profile == "cpu" else profile("paper", **longer)
     out = os.path.join(a.work, a.name)
     command = "python scripts/train_ko.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -87,7 +94,8 @@ def main(argv=None):
     c = trainer.config
     n_enc = sum(trainer.phase(s) == "enc" for s in range(done))
     info = dict(name=a.name, code_name=code, command=f"python scripts/train_ko.py {a.name} --profile {a.profile}"
-                f"{f' --epochs {a.epochs}' if longer else ''} "
+                f"{f' --epochs {a.epochs}' if a.epochs is not None else ''}"
+                f"{f' --lr-drop-step {a.lr_drop_step} --lr-drop {a.lr_drop}' if a.lr_drop_step is not None else ''} "
                 f"--until-step {done}",  # regenerates these weights (bit for bit at the same kolit commit)
                 profile=a.profile, train=c.__dict__, steps=done, schedule_steps=steps_total,
                 decoder_samples=(done - n_enc) * c.batch, encoder_samples=n_enc * c.batch,
@@ -134,7 +142,8 @@ def write_readme():
                   f"{info.get('torch_threads')} torch thread(s), device {info.get('device')}",
                   f"- schedule: batch {t.get('batch')}, T_dec {t.get('dec_steps')} at {t.get('snr_dec')} dB "
                   f"(lr {t.get('lr_dec')}), T_enc {t.get('enc_steps')} at {t.get('snr_enc')} dB (lr {t.get('lr_enc')}), "
-                  f"encoder trained through: {t.get('enc_decoder', 'ko')}"]
+                  f"encoder trained through: {t.get('enc_decoder', 'ko')}"
+                  + (f"; both rates ×{t['lr_drop']} from step {t['lr_drop_step']}" if t.get("lr_drop_step") is not None else "")]
         if info.get("teacher"):
             d = info["teacher"]
             lines += [f"- step 0: distilled from `{d['name']}` (its weights' digest `{d['digest'][:12]}…`; "
