@@ -249,7 +249,7 @@ class Trainer:
                     generators=gens, step=self.step_count, config=asdict(self.config))
 
     def load_state_dict(self, state: dict):
-        "Restore a `state_dict` (tree, architecture, config but `epochs`, and world size must match)."
+        "Restore a `state_dict` (tree, architecture, config but SCHEDULE_FIELDS, and world size must match)."
         if _schedule_free(_with_defaults(TrainConfig, state.get("config"))) != _schedule_free(asdict(self.config)):
             raise ValueError(f"state has config {state.get('config')}, this trainer has {asdict(self.config)} "
                              f"(only {', '.join(SCHEDULE_FIELDS)} may differ)")
@@ -307,7 +307,7 @@ def distil(student: KOCode,  # the code to initialise (same tree as the teacher,
             raise ValueError(f"{name} must be an int >= {1 if name == 'batch' else 0}, got {v!r}")
     if not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be a positive number, got {lr!r}")
     device = next(student.parameters()).device
-    teacher = teacher.to(device)
+    teacher = teacher.to(device)  # moved to the student's device (nn.Module.to moves in place); its weights are not trained
     g, awgn = make_generator(seed, device), get_channel("awgn")
     losses = dict(encoder=[], decoder=[])
     bar = tqdm(total=enc_steps + dec_steps, disable=not progress, desc="distillation")
