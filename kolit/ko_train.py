@@ -301,10 +301,9 @@ def distil(student: KOCode,  # the code to initialise (same tree as the teacher,
         if not isinstance(c, KOCode): raise ValueError(f"{name} must be a KOCode, got {type(c).__name__}")
     if tree_to_dict(student.tree) != tree_to_dict(teacher.tree):
         raise ValueError(f"teacher must be a KO code on the student's tree {student.tree}, got one on {teacher.tree}")
-    for name in ("enc_steps", "dec_steps", "batch"):
-        v = locals()[name]
-        if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == "batch" else 0):
-            raise ValueError(f"{name} must be an int >= {1 if name == 'batch' else 0}, got {v!r}")
+    for name, v, least in (("enc_steps", enc_steps, 0), ("dec_steps", dec_steps, 0), ("batch", batch, 1)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < least:
+            raise ValueError(f"{name} must be an int >= {least}, got {v!r}")
     if not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be a positive number, got {lr!r}")
     device = next(student.parameters()).device
     teacher = teacher.to(device)  # moved to the student's device (nn.Module.to moves in place); its weights are not trained

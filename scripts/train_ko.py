@@ -67,9 +67,9 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     code, enc, dec, over = RECIPES[a.name]
-    longer = {} if a.epochs is None else dict(epochs=a.epochs)
-    if a.lr_drop_step is not None: longer.update(lr_drop_step=a.lr_drop_step, lr_drop=a.lr_drop)
-    config = profile("cpu", **{**over, **longer}) if a.profile == "cpu" else profile("paper", **longer)
+    schedule = {} if a.epochs is None else dict(epochs=a.epochs)  # the fields a resumed run may change
+    if a.lr_drop_step is not None: schedule.update(lr_drop_step=a.lr_drop_step, lr_drop=a.lr_drop)
+    config = profile("cpu", **{**over, **schedule}) if a.profile == "cpu" else profile("paper", **schedule)
     out = os.path.join(a.work, a.name)
     command = "python scripts/train_ko.py " + " ".join(argv if argv is not None else sys.argv[1:])
     t0, steps_total, commit = time.time(), config.total_steps, _commit()  # the code as it is when training starts
