@@ -134,16 +134,18 @@ class _ChunkedMLP(torch.autograd.Function):
 
 # %% ../nbs/07a_ko_modules.ipynb #a98364fb
 class NodeMLPs(nn.Module):
-    "`count` independent coordinate-wise MLPs in_dim → hidden^depth → 1, stored stacked so that any subset runs batched."
+    "`count` independent coordinate-wise MLPs in_dim → hidden^depth → out_dim, stored stacked so that any subset runs batched."
 
     def __init__(self,
                  count: int,  # number of networks N
                  in_dim: int,  # inputs per coordinate (2 for g̃ and f̃_{2i-1}, 4 for f̃_{2i})
                  config: KOConfig,  # hidden width, depth, activation, init std
+                 out_dim: int = 1,  # outputs per coordinate (1: the thesis; a decoder's message_dim otherwise)
                 ):
         super().__init__()
-        dims = [in_dim] + [config.hidden] * config.depth + [1]
-        self.count, self.in_dim, self.act, self.act_name = count, in_dim, ACTIVATIONS[config.activation], config.activation
+        dims = [in_dim] + [config.hidden] * config.depth + [out_dim]
+        self.count, self.in_dim, self.out_dim = count, in_dim, out_dim
+        self.act, self.act_name = ACTIVATIONS[config.activation], config.activation
         self.weights = nn.ParameterList([nn.Parameter(torch.randn(count, a, b) * config.init_std)
                                          for a, b in zip(dims, dims[1:])])  # each (N, d_in, d_out)
         self.biases = nn.ParameterList([nn.Parameter(torch.zeros(count, 1, b)) for b in dims[1:]])  # (N, 1, d_out)
@@ -151,8 +153,9 @@ class NodeMLPs(nn.Module):
     def forward(self,
                 x: torch.Tensor,  # (G, ..., in_dim) inputs of G networks
                 idx,  # int (then x is (..., in_dim) for that one network) or a list of G network indices
-               ) -> torch.Tensor:  # (G, ...) or (...): one output per coordinate
-        if isinstance(idx, int):  # one network: `one` (the chunked path on CPU)
+               ) -> torch.Tensor:  # (G, ...) or (...) (out_dim 1), else (G, ..., out_dim) or (..., out_dim)
+        if isinstance(idx, int):  # one network: `one` (the chunked path on CPU) for scalar outputs
+            if self.out_dim > 1: return self.forward(x[None], [idx])[0]
             return self.one(idx, *x.reshape(-1, 1, self.in_dim).unbind(-1)).reshape(x.shape[:-1])
         G, lead = x.shape[0], x.shape[1:-1]
         h = x.reshape(G, -1, self.in_dim)  # (G, M, in_dim), M = coordinates × batch
@@ -162,13 +165,14 @@ class NodeMLPs(nn.Module):
         for j, (W, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(sel(b), h, sel(W))  # (G, M, d_out)
             if j < len(self.weights) - 1: h = self.act(h)
-        return h.reshape(G, *lead)
+        return h.reshape(G, *lead) if self.out_dim == 1 else h.reshape(G, *lead, self.out_dim)
 
     def one(self,
             i: int,  # the network
             *xs: torch.Tensor,  # in_dim tensors (B, ℓ) (broadcastable): the inputs at every coordinate
            ) -> torch.Tensor:  # (B, ℓ) the network's output at every coordinate
         "Network i on inputs given as separate tensors: chunked on CPU (`_ChunkedMLP`), one batched product elsewhere."
+        if self.out_dim != 1: raise ValueError(f"one() computes scalar outputs; these networks have out_dim={self.out_dim}")
         Ws, bs = [W[i] for W in self.weights], [b[i] for b in self.biases]  # views (d_in, d_out), (1, d_out)
         if xs[0].device.type != "cpu":
             return self.forward(torch.stack(torch.broadcast_tensors(*xs), -1)[None], [i])[0]
@@ -305,6 +309,7 @@ class KODecoderConfig(KOConfig):
     leaf_method: str = "maxlog"  # Soft-MAP at the leaves: "maxlog" (Eq. C.6, released code) or "exact" (Eq. C.4)
     leaf_scale: float = 0.5  # Soft-MAP metric scale: 0.5 true posterior, 1.0 Eq. C.6 as printed (released code)
     reencode: str = "soft"  # one of REENCODINGS: how decoded leaves become v̂ when a call says hard=None
+    message_dim: int = 1  # features per coordinate passed down the tree: 1 the thesis, D > 1 kolit's vector messages
 
     def __post_init__(self):
         super().__post_init__()
@@ -316,6 +321,8 @@ class KODecoderConfig(KOConfig):
             raise ValueError(f"leaf_scale must be a positive finite number, got {self.leaf_scale!r}")
         if self.reencode not in REENCODINGS:
             raise ValueError(f"reencode must be one of {REENCODINGS}, got {self.reencode!r}")
+        if not isinstance(self.message_dim, int) or isinstance(self.message_dim, bool) or self.message_dim < 1:
+            raise ValueError(f"message_dim must be an int >= 1 (1: the thesis's scalar messages), got {self.message_dim!r}")
 
 # %% ../nbs/07a_ko_modules.ipynb #72c41abc
 def pm_kernel(s: torch.Tensor,  # (..., n) values in [-1, 1] (±1 symbols or their expectations), n = 2^m
@@ -388,8 +395,9 @@ class KODecoder(nn.Module):
             if not (config.neural_root or t.depth > 0): continue
             if t.tree.left.kind != "frozen": self._left[t.path] = len(self._left)
             self._right[t.path] = len(self._right)
-        self.f_left = NodeMLPs(len(self._left), 2, config)  # f̃_{2i-1}: (y1, y2)
-        self.f_right = NodeMLPs(len(self._right), 4, config)  # f̃_{2i}: (y1, y2, y_v, v̂)
+        D = config.message_dim
+        self.f_left = NodeMLPs(len(self._left), 2 * D, config, D)  # f̃_{2i-1}: (y1, y2)
+        self.f_right = NodeMLPs(len(self._right), 3 * D + 1, config, D)  # f̃_{2i}: (y1, y2, y_v, v̂)
         self._gens = {}
 
     def features(self,
@@ -424,6 +432,7 @@ class KODecoder(nn.Module):
 
     def _decode(self, t: PlotkinTree, path: str, Y: torch.Tensor, mode: str) -> tuple:
         "Message LLRs (batch, k_t) and soft ±1 codeword (batch, n_t) of subtree t from its features Y."
+        if Y.ndim == 3: return self._decode_messages(t, path, Y, mode)
         if t.is_leaf: return self._leaf(t, Y, mode)
         h = t.n // 2
         y1, y2 = Y[:, :h], Y[:, h:]  # (batch, ℓ) each
@@ -436,12 +445,28 @@ class KODecoder(nn.Module):
         Lu, cu = self._decode(t.right, path + "R", yu, mode)
         return torch.cat([Lv, Lu], -1), torch.cat([cu, cu * cv], -1)
 
+    def _decode_messages(self, t: PlotkinTree, path: str, Y: torch.Tensor, mode: str) -> tuple:
+        "`_decode` with D features per coordinate, Y (batch, n_t, D): channel 0 carries Dumer's message."
+        if t.is_leaf: return self._leaf(t, Y[..., 0], mode)
+        h, D = t.n // 2, Y.shape[-1]
+        y1, y2 = Y[:, :h], Y[:, h:]  # (batch, ℓ, D) each
+        yv = F.pad(lse(y1[..., 0], y2[..., 0])[..., None], (0, D - 1))
+        if path in self._left: yv = yv + self.f_left(torch.cat([y1, y2], -1), self._left[path])
+        if t.left.kind == "frozen": Lv, cv = Y[:, :0, 0], torch.ones_like(y1[..., 0])
+        else: Lv, cv = self._decode_messages(t.left, path + "L", yv, mode)
+        yu = F.pad((y1[..., 0] + cv * y2[..., 0])[..., None], (0, D - 1))
+        if path in self._right: yu = yu + self.f_right(torch.cat([y1, y2, yv, cv[..., None]], -1), self._right[path])
+        Lu, cu = self._decode_messages(t.right, path + "R", yu, mode)
+        return torch.cat([Lv, Lu], -1), torch.cat([cu, cu * cv], -1)
+
     def forward(self,
                 y: torch.Tensor,  # (batch, n) channel output
                 snr_db: float = None,  # Es/N0 in dB (used when config.input == "llr")
                 hard: bool = None,  # None: config.reencode; True/False: force hard/soft re-encoding
                ) -> torch.Tensor:  # (batch, k) message-bit LLRs log P(0)/P(1), differentiable
-        return self._decode(self.tree, "", self.features(y, snr_db), self.reencoding(hard))[0]
+        Y = self.features(y, snr_db)
+        if self.config.message_dim > 1: Y = F.pad(Y[..., None], (0, self.config.message_dim - 1))  # (batch, n, D)
+        return self._decode(self.tree, "", Y, self.reencoding(hard))[0]
 
     def decide(self, y: torch.Tensor, snr_db: float = None, hard: bool = None) -> torch.Tensor:
         "Decoded message bits (batch, k) in {0., 1.}."

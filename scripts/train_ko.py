@@ -16,7 +16,9 @@ The recipes are the `cpu` profile adapted per code (smaller batches and larger l
 thesis's App. C.7.1, which is the `paper` profile); `--profile paper` trains with the thesis's
 hyper-parameters instead (GPU work). tinyko-8-2 starts from ko-8-2 distilled into its small networks
 (kolit.ko_train.distil, TEACHERS) and is then fine-tuned by Algorithm 3. ko-polar-64-7 trains on the Polar(64,7) tree with its RM(2,2) leaf unfolded
-(kolit.plotkin.split_full_leaves): six networks, as the thesis's Figure C.1 (the pruned tree has room for three).
+(kolit.plotkin.split_full_leaves): six networks, as the thesis's Figure C.1 (the pruned tree has room for three);
+its decoder passes 4 features per coordinate (KODecoderConfig.message_dim) and its encoder steps add the
+union-bound regulariser (TrainConfig.ub_weight), kolit's remedy for a codebook the KO decoder cannot follow (07b).
 """
 import argparse
 import json
@@ -37,9 +39,11 @@ RECIPES = {
     "ko-6-1": ("rm:6:1", KOConfig(hidden=64), KODecoderConfig(hidden=64),  # encoder and decoder steps balanced, both lr 1e-3
                dict(batch=2000, epochs=90, dec_steps=50, enc_steps=50, snr_dec=-6.0, snr_enc=-5.0,
                     lr_dec=1e-3, lr_enc=1e-3)),
-    "ko-polar-64-7": ("polar:64:7", KOConfig(hidden=64, neural_root=False), KODecoderConfig(hidden=64, neural_root=False),
-                      dict(batch=2000, epochs=90, dec_steps=50, enc_steps=50, snr_dec=-5.0, snr_enc=-4.0,
-                           lr_dec=1e-3, lr_enc=1e-3)),
+    # 4-feature decoder messages, and encoder steps that add 0.01·log UB(-3 dB) to the BCE through the KO decoder (07b)
+    "ko-polar-64-7": ("polar:64:7", KOConfig(hidden=64, neural_root=False),
+                      KODecoderConfig(hidden=64, neural_root=False, message_dim=4),
+                      dict(batch=2000, epochs=300, dec_steps=50, enc_steps=10, snr_dec=-5.0, snr_enc=-4.0,
+                           lr_dec=1e-3, lr_enc=1e-3, ub_weight=0.01, ub_snr=-3.0)),
     "tinyko-8-2": ("rm:8:2", tiny(), tiny(KODecoderConfig()),  # distilled from ko-8-2 (TEACHERS), then fine-tuned
                    dict(batch=2000, epochs=100, dec_steps=100, enc_steps=10, lr_dec=1e-3, lr_enc=1e-4)),
     "ko-8-2": ("rm:8:2", KOConfig(), KODecoderConfig(),  # balanced as ko-6-1; the thesis's SNRs (dec -5, enc -3 dB)
@@ -143,7 +147,11 @@ def write_readme():
                   f"- schedule: batch {t.get('batch')}, T_dec {t.get('dec_steps')} at {t.get('snr_dec')} dB "
                   f"(lr {t.get('lr_dec')}), T_enc {t.get('enc_steps')} at {t.get('snr_enc')} dB (lr {t.get('lr_enc')}), "
                   f"encoder trained through: {t.get('enc_decoder', 'ko')}"
-                  + (f"; both rates ×{t['lr_drop']} from step {t['lr_drop_step']}" if t.get("lr_drop_step") is not None else "")]
+                  + (f"; both rates ×{t['lr_drop']} from step {t['lr_drop_step']}" if t.get("lr_drop_step") is not None else "")
+                  + (f"; encoder loss + {t['ub_weight']}·log UB at {t['ub_snr']} dB" if t.get("ub_weight") else "")]
+        dec_config = read_metadata(weight_path(name)).get("dec_config", {})
+        if dec_config.get("message_dim", 1) > 1:
+            lines += [f"- decoder: {dec_config['message_dim']} features per coordinate (`message_dim`, 07a)"]
         if info.get("teacher"):
             d = info["teacher"]
             lines += [f"- step 0: distilled from `{d['name']}` (its weights' digest `{d['digest'][:12]}…`; "
