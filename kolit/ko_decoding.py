@@ -37,9 +37,9 @@ class OpCosts:
     activation: int = 1  # one SELU/ReLU/tanh evaluation
 
 
-def _mlp_ops(in_dim: int, config: KOConfig, costs: OpCosts) -> int:
+def _mlp_ops(in_dim: int, config: KOConfig, costs: OpCosts, out_dim: int = 1) -> int:
     "Operations of one coordinate-wise network per coordinate (+1 for the skip connection's addition)."
-    dims = [in_dim] + [config.hidden] * config.depth + [1]
+    dims = [in_dim] + [config.hidden] * config.depth + [out_dim]
     return sum(costs.mac * a * b + b for a, b in zip(dims, dims[1:])) + costs.activation * config.hidden * config.depth + 1
 
 
@@ -70,8 +70,8 @@ def decoding_operations(code,  # KOCode (its networks are counted) or PlotkinTre
         d = code.decoder
         for t in internal_nodes(tree):
             h = t.tree.n // 2
-            if t.path in d._left: nets += h * _mlp_ops(2, d.config, costs)
-            if t.path in d._right: nets += h * _mlp_ops(4, d.config, costs)
+            if t.path in d._left: nets += h * _mlp_ops(d.f_left.in_dim, d.config, costs, d.f_left.out_dim)
+            if t.path in d._right: nets += h * _mlp_ops(d.f_right.in_dim, d.config, costs, d.f_right.out_dim)
     return dict(total=sc + leaf + nets, sc=sc, leaves=leaf, networks=nets)
 
 
@@ -106,6 +106,9 @@ def ko_list_decode(code,  # KOCode or KODecoder
     "SC-list decoding with the KO decoder's networks (App. C.2): the surviving paths, best first."
     dec = code.decoder if isinstance(code, KOCode) else code
     if not isinstance(dec, KODecoder): raise ValueError(f"code must be a KOCode or a KODecoder, got {type(code).__name__}")
+    if dec.config.message_dim != 1:
+        raise ValueError(f"code must have the thesis's scalar decoder messages (message_dim=1) for list decoding, "
+                         f"got message_dim={dec.config.message_dim}")
     L_max = check_list_size(list_size)
 
     def left(path, y1, y2):  # y_v = f̃_{2i-1}(y1, y2) + LSE(y1, y2), networks on batch × paths rows
