@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=positive_int, default=32, help="hidden width of every network (TinyKO: 4)")
     t.add_argument("--depth", type=positive_int, default=3, help="hidden layers of every network (TinyKO: 1)")
     t.add_argument("--no-neural-root", action="store_true", help="no networks at the root (the thesis's Polar(64,7) KO)")
+    t.add_argument("--message-dim", type=positive_int, default=1,
+                   help="features per coordinate in the decoder's messages (1: the thesis; 4: the shipped ko-polar-64-7)")
     t.add_argument("--split-full", action="store_true",
                    help="unfold full (rate-1) leaves into Plotkin nodes with networks (the thesis's Polar(64,7) KO)")
     t.add_argument("--teacher", default=None,
@@ -241,7 +243,7 @@ def train_command(args) -> dict:
         if not dist.is_initialized(): dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
         if dev.type == "cuda": dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     try:
-        tr = train_folder(tree, args.out, config, KOConfig(**arch), KODecoderConfig(**arch), steps=args.steps,
+        tr = train_folder(tree, args.out, config, KOConfig(**arch), KODecoderConfig(**arch, message_dim=args.message_dim), steps=args.steps,
                           resume=args.resume, seed=args.seed, device=dev, checkpoint_every=args.checkpoint_every,
                           progress=not args.no_progress, command="kolit " + " ".join(sys.argv[1:]), teacher=args.teacher)
     except ValueError as e:
