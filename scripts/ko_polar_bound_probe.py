@@ -22,15 +22,14 @@ writes reports/data/ko_probe/polar_bound_probe.json (about 25 min on one core).
 import argparse
 import copy
 import json
-import math
 import os
 import time
 
 import torch
 
-from kolit.core import bpsk, simulate_ber, snr_to_sigma
+from kolit.core import bpsk, simulate_ber
 from kolit.ko import KOCode, KOConfig, KODecoderConfig
-from kolit.ko_train import Trainer, all_messages, map_transceiver, profile
+from kolit.ko_train import Trainer, all_messages, map_transceiver, profile, union_bound
 from kolit.plotkin import decoder_transceiver, encode, generator_matrix, parse_code, split_full_leaves
 
 SNRS, SNR_UB = [-5.0, -4.0, -3.0], -3.0
@@ -39,14 +38,6 @@ SNRS, SNR_UB = [-5.0, -4.0, -3.0], -3.0
 def ber(trx, n):
     return [p.ber for p in simulate_ber(trx, SNRS, max_codewords=n, target_block_errors=10**9, batch_size=20_000,
                                         seed=11, progress=False)]
-
-
-def union_bound(x, msgs, snr_db):
-    "The union bound on the MAP BER of the codebook x (2^k, n) with ‖x_i‖² = n, rows encoding msgs (2^k, k)."
-    sigma = snr_to_sigma(snr_db)
-    w = (msgs[:, None] != msgs[None]).to(x.dtype).sum(-1) / msgs.shape[1]  # d_H / k, zero on the diagonal
-    d = torch.cdist(x, x)
-    return (w * 0.5 * torch.erfc(d / (2 * sigma * math.sqrt(2)))).sum() / len(x)
 
 
 class Codebook(torch.nn.Module):
