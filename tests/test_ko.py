@@ -199,6 +199,27 @@ def test_stop_and_resume_equals_uninterrupted(stop, tmp_path):
     assert a.step_count == c.step_count == cfg.total_steps
 
 
+@pytest.mark.parametrize("stop", [1, 4])
+def test_vector_messages_and_union_bound_term_resume_bit_for_bit(stop, tmp_path):
+    """The shipped ko-polar-64-7's additions (message_dim, ub_weight) keep checkpoints exact."""
+    from kolit.plotkin import parse_code, split_full_leaves
+    tree = split_full_leaves(parse_code("polar:16:5"))
+    make = lambda seed: (torch.manual_seed(seed), KOCode(tree, tiny(KOConfig(neural_root=False)),
+                                                         tiny(KODecoderConfig(neural_root=False, message_dim=3))))[1]
+    cfg = profile("cpu", batch=32, epochs=2, dec_steps=2, enc_steps=2, ub_weight=0.5)
+    a = Trainer(make(0), cfg, seed=3)
+    full = a.run(progress=False)
+    b = Trainer(make(0), cfg, seed=3)
+    first = b.run(stop, progress=False)
+    b.save(tmp_path / "ck.pt")
+    c = Trainer(make(1), cfg, seed=4)
+    c.load(tmp_path / "ck.pt")
+    assert first + c.run(progress=False) == full
+    for v1, v2 in zip(a.code.state_dict().values(), c.code.state_dict().values()): assert torch.equal(v1, v2)
+    with pytest.raises(ValueError, match="only epochs"):  # the union-bound weight is not a schedule field
+        Trainer(make(0), profile("cpu", batch=32, epochs=2, dec_steps=2, enc_steps=2, ub_weight=0.1)).load(tmp_path / "ck.pt")
+
+
 def test_a_finished_folder_run_continues_under_more_epochs(tmp_path):
     """Only `epochs` may change on resume; the extended run equals the longer run from the start."""
     from kolit.ko_train import train_folder
