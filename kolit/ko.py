@@ -432,7 +432,6 @@ class KODecoder(nn.Module):
 
     def _decode(self, t: PlotkinTree, path: str, Y: torch.Tensor, mode: str) -> tuple:
         "Message LLRs (batch, k_t) and soft ±1 codeword (batch, n_t) of subtree t from its features Y."
-        if Y.ndim == 3: return self._decode_messages(t, path, Y, mode)
         if t.is_leaf: return self._leaf(t, Y, mode)
         h = t.n // 2
         y1, y2 = Y[:, :h], Y[:, h:]  # (batch, ℓ) each
@@ -464,9 +463,9 @@ class KODecoder(nn.Module):
                 snr_db: float = None,  # Es/N0 in dB (used when config.input == "llr")
                 hard: bool = None,  # None: config.reencode; True/False: force hard/soft re-encoding
                ) -> torch.Tensor:  # (batch, k) message-bit LLRs log P(0)/P(1), differentiable
-        Y = self.features(y, snr_db)
-        if self.config.message_dim > 1: Y = F.pad(Y[..., None], (0, self.config.message_dim - 1))  # (batch, n, D)
-        return self._decode(self.tree, "", Y, self.reencoding(hard))[0]
+        Y, D = self.features(y, snr_db), self.config.message_dim
+        if D == 1: return self._decode(self.tree, "", Y, self.reencoding(hard))[0]
+        return self._decode_messages(self.tree, "", F.pad(Y[..., None], (0, D - 1)), self.reencoding(hard))[0]  # Y: (batch, n, D)
 
     def decide(self, y: torch.Tensor, snr_db: float = None, hard: bool = None) -> torch.Tensor:
         "Decoded message bits (batch, k) in {0., 1.}."

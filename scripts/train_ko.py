@@ -137,7 +137,8 @@ def write_readme():
              "encoder started to evaluate its networks on tables of (u, v) pairs (`method=\"alphabet\"`, 07a): the same",
              "function to float rounding, so a rerun today agrees with them to rounding, not bit for bit.", ""]
     for name in installed():
-        info = read_metadata(weight_path(name))["info"]
+        meta = read_metadata(weight_path(name))
+        info = meta["info"]
         t = info.get("train", {})
         lines += [f"## {name}", "", f"- code: `{info.get('code_name')}`; command: `{info.get('command')}`",
                   f"- steps: {info.get('steps')} of a {info.get('schedule_steps')}-step schedule; samples seen: "
@@ -149,9 +150,8 @@ def write_readme():
                   f"encoder trained through: {t.get('enc_decoder', 'ko')}"
                   + (f"; both rates ×{t['lr_drop']} from step {t['lr_drop_step']}" if t.get("lr_drop_step") is not None else "")
                   + (f"; encoder loss + {t['ub_weight']}·log UB at {t['ub_snr']} dB" if t.get("ub_weight") else "")]
-        dec_config = read_metadata(weight_path(name)).get("dec_config", {})
-        if dec_config.get("message_dim", 1) > 1:
-            lines += [f"- decoder: {dec_config['message_dim']} features per coordinate (`message_dim`, 07a)"]
+        if meta["dec_config"].get("message_dim", 1) > 1:
+            lines += [f"- decoder: {meta['dec_config']['message_dim']} features per coordinate (`message_dim`, 07a)"]
         if info.get("teacher"):
             d = info["teacher"]
             lines += [f"- step 0: distilled from `{d['name']}` (its weights' digest `{d['digest'][:12]}…`; "

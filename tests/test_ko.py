@@ -183,20 +183,24 @@ def _tiny_code(seed):
     return KOCode(rm_tree(4, 1), tiny(), tiny(KODecoderConfig()))
 
 
-@pytest.mark.parametrize("stop", [0, 1, 2, 3, 5, 7])
-def test_stop_and_resume_equals_uninterrupted(stop, tmp_path):
-    cfg = profile("cpu", batch=32, epochs=2, dec_steps=2, enc_steps=2)
-    a = Trainer(_tiny_code(0), cfg, seed=3)
+def _assert_resume_exact(make, cfg, stop, tmp_path):
+    "Stopping after `stop` steps, saving and resuming in a fresh trainer equals the uninterrupted run, bit for bit."
+    a = Trainer(make(0), cfg, seed=3)
     full = a.run(progress=False)
-    b = Trainer(_tiny_code(0), cfg, seed=3)
+    b = Trainer(make(0), cfg, seed=3)
     first = b.run(stop, progress=False)
     b.save(tmp_path / "ck.pt")
-    c = Trainer(_tiny_code(1), cfg, seed=4)
+    c = Trainer(make(1), cfg, seed=4)
     c.load(tmp_path / "ck.pt")
     assert first + c.run(progress=False) == full
     for v1, v2 in zip(a.code.state_dict().values(), c.code.state_dict().values()):
         assert torch.equal(v1, v2)
     assert a.step_count == c.step_count == cfg.total_steps
+
+
+@pytest.mark.parametrize("stop", [0, 1, 2, 3, 5, 7])
+def test_stop_and_resume_equals_uninterrupted(stop, tmp_path):
+    _assert_resume_exact(_tiny_code, profile("cpu", batch=32, epochs=2, dec_steps=2, enc_steps=2), stop, tmp_path)
 
 
 @pytest.mark.parametrize("stop", [1, 4])
@@ -206,16 +210,7 @@ def test_vector_messages_and_union_bound_term_resume_bit_for_bit(stop, tmp_path)
     tree = split_full_leaves(parse_code("polar:16:5"))
     make = lambda seed: (torch.manual_seed(seed), KOCode(tree, tiny(KOConfig(neural_root=False)),
                                                          tiny(KODecoderConfig(neural_root=False, message_dim=3))))[1]
-    cfg = profile("cpu", batch=32, epochs=2, dec_steps=2, enc_steps=2, ub_weight=0.5)
-    a = Trainer(make(0), cfg, seed=3)
-    full = a.run(progress=False)
-    b = Trainer(make(0), cfg, seed=3)
-    first = b.run(stop, progress=False)
-    b.save(tmp_path / "ck.pt")
-    c = Trainer(make(1), cfg, seed=4)
-    c.load(tmp_path / "ck.pt")
-    assert first + c.run(progress=False) == full
-    for v1, v2 in zip(a.code.state_dict().values(), c.code.state_dict().values()): assert torch.equal(v1, v2)
+    _assert_resume_exact(make, profile("cpu", batch=32, epochs=2, dec_steps=2, enc_steps=2, ub_weight=0.5), stop, tmp_path)
     with pytest.raises(ValueError, match="only epochs"):  # the union-bound weight is not a schedule field
         Trainer(make(0), profile("cpu", batch=32, epochs=2, dec_steps=2, enc_steps=2, ub_weight=0.1)).load(tmp_path / "ck.pt")
 
