@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'CHUNK_ROWS', 'SELU_ALPHA', 'SELU_SCALE', 'ENCODE_METHODS', 'ALPHABET_LIMIT', 'INPUTS', 'REENCODINGS',
-           'KOConfig', 'tiny', 'NodeMLPs', 'alphabet_sizes', 'KOEncoder', 'KODecoderConfig', 'pm_kernel',
-           'soft_leaf_codeword', 'full_leaf_soft_map', 'KODecoder', 'KOCode', 'load']
+           'KOConfig', 'tiny', 'Workspace', 'workspace', 'NodeMLPs', 'alphabet_sizes', 'KOEncoder', 'KODecoderConfig',
+           'pm_kernel', 'soft_leaf_codeword', 'full_leaf_soft_map', 'KODecoder', 'KOCode', 'load']
 
 # %% ../nbs/07a_ko_modules.ipynb #c6c11e5f
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import torch
@@ -56,29 +57,67 @@ SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.050700987355480493
 _LOG2E = 1 / math.log(2)
 
 
+class Workspace:
+    "Reusable buffers for the chunked networks: the activations a step keeps for its backward, and SELU's scratch."
+
+    def __init__(self): self._free = {}  # (shape, dtype, device) -> buffers not in use
+
+    def take(self,
+             shape: tuple,  # the buffer's shape
+             like: torch.Tensor,  # dtype and device
+            ) -> torch.Tensor:  # a buffer given back earlier when there is one, else a new one (contents undefined)
+        free = self._free.get((tuple(shape), like.dtype, like.device))
+        return free.pop() if free else like.new_empty(shape)
+
+    def give(self, *buffers: torch.Tensor):
+        "Hand buffers back for reuse: their contents are garbage from now on."
+        for t in buffers: self._free.setdefault((tuple(t.shape), t.dtype, t.device), []).append(t)
+
+    @property
+    def nbytes(self) -> int:
+        "Bytes held in buffers not in use."
+        return sum(t.numel() * t.element_size() for ts in self._free.values() for t in ts)
+
+
+_WORKSPACE = [None]  # the Workspace that `workspace` made current (None: every buffer is a fresh allocation)
+
+
+@contextmanager
+def workspace(ws: Workspace):
+    "Within this block the chunked networks draw their buffers from `ws` (each graph may then be backpropagated once)."
+    if not isinstance(ws, Workspace): raise ValueError(f"ws must be a kolit.ko.Workspace, got {type(ws).__name__}")
+    old, _WORKSPACE[0] = _WORKSPACE[0], ws
+    try: yield ws
+    finally: _WORKSPACE[0] = old
+
+
 def _act_(name: str,  # a key of ACTIVATIONS
           z: torch.Tensor,  # a fresh pre-activation, overwritten where possible
+          ws: Workspace = None,  # where SELU's scratch comes from (None: a fresh tensor)
          ) -> torch.Tensor:  # act(z)
     "The activation, in place where its derivative can be had from the output alone."
     if name == "selu":  # λ·max(z,0) + λα·(e^min(z,0) − 1); exp2 is ~2× faster than ATen's exp or elu kernels here
-        e = z.clamp_max(0).mul_(_LOG2E).exp2_().sub_(1)  # e^min(z,0) − 1, exactly 0 where z ≥ 0
-        return z.clamp_min_(0).mul_(SELU_SCALE).add_(e, alpha=SELU_SCALE * SELU_ALPHA)
+        e = torch.clamp(z, max=0, out=None if ws is None else ws.take(z.shape, z))
+        e.mul_(_LOG2E).exp2_().sub_(1)  # e^min(z,0) − 1, exactly 0 where z ≥ 0
+        h = z.clamp_(min=0).mul_(SELU_SCALE).add_(e, alpha=SELU_SCALE * SELU_ALPHA)
+        if ws is not None: ws.give(e)
+        return h
     if name == "relu": return z.relu_()
     if name == "tanh": return z.tanh_()
     if name == "gelu": return F.gelu(z)  # its derivative needs z
     return z  # linear
 
 
-def _act_backward(name: str, dh: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    "∂L/∂z from ∂L/∂h, h = act(z): from h alone (z is kept for GELU only)."
-    if name == "selu": return torch.ops.aten.elu_backward(dh, SELU_ALPHA, SELU_SCALE, 1.0, True, h)
-    if name == "relu": return torch.ops.aten.threshold_backward(dh, h, 0)
-    if name == "tanh": return torch.ops.aten.tanh_backward(dh, h)
-    if name == "gelu": return torch.ops.aten.gelu_backward(dh, z)
+def _act_backward_(name: str, dh: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    "∂L/∂z from ∂L/∂h, h = act(z), written over dh: from h alone (z is kept for GELU only)."
+    if name == "selu": return torch.ops.aten.elu_backward.grad_input(dh, SELU_ALPHA, SELU_SCALE, 1.0, True, h, grad_input=dh)
+    if name == "relu": return torch.ops.aten.threshold_backward.grad_input(dh, h, 0, grad_input=dh)
+    if name == "tanh": return torch.ops.aten.tanh_backward.grad_input(dh, h, grad_input=dh)
+    if name == "gelu": return torch.ops.aten.gelu_backward.grad_input(dh, z, grad_input=dh)
     return dh
 
 
-def _chunked_mlp(xs, Ws, bs, act: str, rows: int, keep: bool) -> tuple:
+def _chunked_mlp(xs, Ws, bs, act: str, rows: int, keep: bool, ws: Workspace = None) -> tuple:
     "The MLP on (B, ℓ) inputs xs, a few messages at a time; returns the (B, ℓ) output and each chunk's activations if keep."
     B, ell = xs[0].shape
     out, chunks, step = xs[0].new_empty(B, ell), [], max(1, rows // ell)
@@ -86,13 +125,15 @@ def _chunked_mlp(xs, Ws, bs, act: str, rows: int, keep: bool) -> tuple:
         h = torch.stack([x[s:s + step] for x in xs], -1).reshape(-1, len(xs))  # (rows, d_in)
         hs, zs = [h], []
         for j, (W, b) in enumerate(zip(Ws, bs)):
-            z = torch.addmm(b, h, W)  # (rows, d_out)
-            if j == len(Ws) - 1: break
+            last = j == len(Ws) - 1
+            z = torch.addmm(b, h, W, out=None if ws is None or last else ws.take((h.shape[0], W.shape[1]), h))  # (rows, d_out)
+            if last: break
             if keep and act == "gelu": zs.append(z)
-            h = _act_(act, z)
+            h = _act_(act, z, ws)
             hs.append(h)
         out[s:s + step] = z.view(-1, ell)
         if keep: chunks.append((hs, zs))
+        elif ws is not None and act != "gelu": ws.give(*hs[1:])  # (GELU's outputs are not its buffers)
     return out, chunks
 
 
@@ -104,14 +145,18 @@ class _ChunkedMLP(torch.autograd.Function):
         xs, params = args[:n_in], args[n_in:]
         depth = len(params) // 2
         shape = torch.broadcast_shapes(*(x.shape for x in xs))
-        out, ctx.chunks = _chunked_mlp([x.expand(shape) for x in xs], params[:depth], params[depth:], act, rows, True)
+        ctx.ws = _WORKSPACE[0] if act != "gelu" else None  # GELU keeps z and h apart: no workspace
+        out, ctx.chunks = _chunked_mlp([x.expand(shape) for x in xs], params[:depth], params[depth:], act, rows, True, ctx.ws)
         ctx.act, ctx.n_in, ctx.shape, ctx.step = act, n_in, shape, max(1, rows // shape[1])
         ctx.save_for_backward(*params)
         return out
 
     @staticmethod
     def backward(ctx, gout):
-        act, n_in, (B, ell), step = ctx.act, ctx.n_in, ctx.shape, ctx.step
+        act, n_in, (B, ell), step, ws = ctx.act, ctx.n_in, ctx.shape, ctx.step, ctx.ws
+        if ctx.chunks is None:
+            raise RuntimeError("kolit's chunked networks were backpropagated twice inside kolit.ko.workspace: "
+                               "their activations went back to the workspace after the first backward")
         params = ctx.saved_tensors
         depth = len(params) // 2
         Ws = params[:depth]
@@ -119,17 +164,21 @@ class _ChunkedMLP(torch.autograd.Function):
         gW = [torch.zeros_like(W) if need else None for W, need in zip(Ws, need_p[:depth])]
         gb = [torch.zeros_like(b) if need else None for b, need in zip(params[depth:], need_p[depth:])]
         gx = [gout.new_empty(B, ell) if need else None for need in need_x]
+        take = (lambda shape, like: like.new_empty(shape)) if ws is None else ws.take
         for s, (hs, zs) in zip(range(0, B, step), ctx.chunks):
             g = gout[s:s + step].reshape(-1, 1)  # ∂L/∂z of the output layer, (rows, 1)
             for j in range(depth - 1, -1, -1):
                 if gW[j] is not None: gW[j].addmm_(hs[j].T, g)
                 if gb[j] is not None: gb[j] += g.sum(0, keepdim=True)
                 if j == 0: break
-                dh = g * Ws[j].T if j == depth - 1 else g @ Ws[j].T  # ∂L/∂h_{j-1}, (rows, hidden); an outer product first
-                g = _act_backward(act, dh, zs[j - 1] if zs else None, hs[j])
+                dh = torch.mm(g, Ws[j].T, out=take((g.shape[0], Ws[j].shape[0]), g))  # ∂L/∂h_{j-1}, (rows, hidden)
+                if ws is not None and j < depth - 1: ws.give(g)  # the previous layer's ∂L/∂z (a workspace buffer)
+                g = _act_backward_(act, dh, zs[j - 1] if zs else None, hs[j])
             if any(need_x): dx = Ws[0] @ g.T  # (d_in, rows): ∂L/∂inputs, one row per input (~2× faster than g @ W.T)
             for i, gi in enumerate(gx):
                 if gi is not None: gi[s:s + step] = dx[i].view(-1, ell)
+            if ws is not None: ws.give(*hs[1:], *([g] if depth > 1 else []))
+        if ws is not None: ctx.chunks = None  # its buffers are back in the workspace
         return (None, None, None, *gx, *gW, *gb)
 
 # %% ../nbs/07a_ko_modules.ipynb #a98364fb
@@ -181,7 +230,7 @@ class NodeMLPs(nn.Module):
             if torch.is_grad_enabled() and any(t.requires_grad for t in (*xs, *Ws, *bs)):
                 return _ChunkedMLP.apply(self.act_name, rows, len(xs), *xs, *Ws, *bs)
             shape = torch.broadcast_shapes(*(x.shape for x in xs))
-            return _chunked_mlp([x.expand(shape) for x in xs], Ws, bs, self.act_name, rows, False)[0]
+            return _chunked_mlp([x.expand(shape) for x in xs], Ws, bs, self.act_name, rows, False, _WORKSPACE[0])[0]
 
     def network_parameters(self, i: int) -> int:
         "Number of parameters of network i (weights and biases)."

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .core import get_channel, make_generator, random_bits, resolve_device, snr_to_sigma
-from .ko import KOCode
+from .ko import KOCode, Workspace, workspace
 
 # %% ../nbs/07b_ko_training.ipynb #f8fd4e10
 ENC_DECODERS = ("ko", "map")  # the decoder the encoder is trained through
@@ -198,6 +198,7 @@ class Trainer:
         enumerate_all = self.config.enc_decoder == "map" or self.config.ub_weight > 0
         self._messages = all_messages(code.k, self.device) if enumerate_all else None
         self.step_count = 0
+        self._workspace = Workspace()  # the chunked networks' buffers, reused from step to step (07a)
 
     def phase(self, step: int = None) -> str:
         "'dec' or 'enc': what step `step` (default: the next one) trains."
@@ -238,8 +239,9 @@ class Trainer:
         fixed = list((self.code.decoder if enc else self.code.encoder).parameters())
         for p in fixed: p.requires_grad_(False)  # no weight gradients for the fixed half (saves ~1/3 of backward)
         try:
-            loss = self.loss(c.snr_enc if enc else c.snr_dec, enc)
-            loss.backward()
+            with workspace(self._workspace):
+                loss = self.loss(c.snr_enc if enc else c.snr_dec, enc)
+                loss.backward()
         finally:
             for p in fixed: p.requires_grad_(True)
         loss = loss.detach()
