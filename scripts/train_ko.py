@@ -156,6 +156,10 @@ def write_readme():
             d = info["teacher"]
             lines += [f"- step 0: distilled from `{d['name']}` (its weights' digest `{d['digest'][:12]}…`; "
                       f"{d['enc_steps']} encoder + {d['dec_steps']} decoder steps of `kolit.ko_train.distil`)"]
+            if d["name"] in installed() and read_metadata(weight_path(d["name"]))["sha256"] != d["digest"]:
+                lines += [f"- its teacher has been trained further since: the shipped `{d['name']}` is no longer the one "
+                          f"with that digest, so to regenerate these weights first restore that file "
+                          f"(`git log -- kolit/weights/{d['name']}.safetensors` lists its versions)"]
         if info.get("kolit_commit"): lines += [f"- kolit commit: `{info['kolit_commit']}`"]
         lines += [""]
     with open(os.path.join(WEIGHTS_DIR, "README.md"), "w") as f: f.write("\n".join(lines))
