@@ -133,7 +133,7 @@ def _chunked_mlp(xs, Ws, bs, act: str, rows: int, keep: bool, ws: Workspace = No
             hs.append(h)
         out[s:s + step] = z.view(-1, ell)
         if keep: chunks.append((hs, zs))
-        elif ws is not None and act != "gelu": ws.give(*hs[1:])  # (GELU's outputs are not its buffers)
+        elif ws is not None: ws.give(*hs[1:])
     return out, chunks
 
 
@@ -145,7 +145,7 @@ class _ChunkedMLP(torch.autograd.Function):
         xs, params = args[:n_in], args[n_in:]
         depth = len(params) // 2
         shape = torch.broadcast_shapes(*(x.shape for x in xs))
-        ctx.ws = _WORKSPACE[0] if act != "gelu" else None  # GELU keeps z and h apart: no workspace
+        ctx.ws = _WORKSPACE[0]
         out, ctx.chunks = _chunked_mlp([x.expand(shape) for x in xs], params[:depth], params[depth:], act, rows, True, ctx.ws)
         ctx.act, ctx.n_in, ctx.shape, ctx.step = act, n_in, shape, max(1, rows // shape[1])
         ctx.save_for_backward(*params)

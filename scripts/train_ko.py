@@ -136,8 +136,8 @@ def write_readme():
              "bit for bit). Weights without a recorded commit were trained before 2026-11-29 13:30 UTC, when the KO",
              "encoder started to evaluate its networks on tables of (u, v) pairs (`method=\"alphabet\"`, 07a): the same",
              "function to float rounding, so a rerun today agrees with them to rounding, not bit for bit.", ""]
-    for name in installed():
-        meta = read_metadata(weight_path(name))
+    metas = {name: read_metadata(weight_path(name)) for name in installed()}
+    for name, meta in metas.items():
         info = meta["info"]
         t = info.get("train", {})
         lines += [f"## {name}", "", f"- code: `{info.get('code_name')}`; command: `{info.get('command')}`",
@@ -156,7 +156,7 @@ def write_readme():
             d = info["teacher"]
             lines += [f"- step 0: distilled from `{d['name']}` (its weights' digest `{d['digest'][:12]}…`; "
                       f"{d['enc_steps']} encoder + {d['dec_steps']} decoder steps of `kolit.ko_train.distil`)"]
-            if d["name"] in installed() and read_metadata(weight_path(d["name"]))["sha256"] != d["digest"]:
+            if d["name"] in metas and metas[d["name"]]["sha256"] != d["digest"]:
                 lines += [f"- its teacher has been trained further since: the shipped `{d['name']}` is no longer the one "
                           f"with that digest, so to regenerate these weights first restore that file "
                           f"(`git log -- kolit/weights/{d['name']}.safetensors` lists its versions)"]
