@@ -15,6 +15,13 @@ The goal (issue 5, Speed): a kolit training step >= 5x the per-node baseline at 
 decoding throughput against Dumer's decoder on the same batch (thesis §4.6: TinyKO within 4x of SC).
 
     .venv/bin/python benchmarks/bench_ko.py [--batch 10000] [--repeats 2] [--threads 1,2] [--skip-baseline] [--no-ddp]
+                                            [--keep-freed-memory]
+
+Each training step's row also gives the CPU time of its fastest call, user and system (the kernel's share: mostly
+page faults, counted in the last column), because on Linux a step that allocates fresh large tensors pays a page
+fault per 4 kB page, and on this project's virtual machines that was half the baseline's step. --keep-freed-memory
+runs both implementations with glibc keeping freed memory (kolit.core.keep_freed_memory): the baseline then pays
+(almost) no page faults, and the ratio measures the arithmetic alone.
 
 With 2 cores it also relaunches itself under torchrun (2 processes x 1 thread, B/2 messages each, gradients
 all-reduced over gloo: kolit's recommended way to use several cores) and compares that with the baseline's steps.
@@ -30,9 +37,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from timing import best_times  # noqa: E402
+from timing import best_runs, best_times  # noqa: E402
 
-from kolit.core import get_channel, make_generator, random_bits, snr_to_sigma  # noqa: E402
+from kolit.core import get_channel, keep_freed_memory, make_generator, random_bits, snr_to_sigma  # noqa: E402
 from kolit.ko import KOCode, KODecoderConfig, tiny  # noqa: E402
 from kolit.ko_train import TrainConfig, Trainer  # noqa: E402
 from kolit.plotkin import dumer_decode, generator_matrix, rm_tree  # noqa: E402
@@ -213,12 +220,12 @@ def ddp_worker(batch, repeats):
     return 0
 
 
-def ddp_times(batch, repeats, procs=2):
+def ddp_times(batch, repeats, keep=False, procs=2):
     "Step times of kolit data-parallel over `procs` processes (this script relaunched under torchrun), or None."
     import json
     import subprocess
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(procs), os.path.abspath(__file__),
-           "--ddp-worker", "--batch", str(batch), "--repeats", str(repeats)]
+           "--ddp-worker", "--batch", str(batch), "--repeats", str(repeats), *(["--keep-freed-memory"] if keep else [])]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     for line in out.stdout.splitlines():
         if line.startswith("DDP "): return json.loads(line[4:])
@@ -235,8 +242,12 @@ def main():
     ap.add_argument("--weights", default=None, help="a shipped KO(8,2) name or weight file to load (default: seeded init)")
     ap.add_argument("--ddp-worker", action="store_true", help=argparse.SUPPRESS)  # internal: one torchrun rank
     ap.add_argument("--no-ddp", action="store_true", help="skip the 2-process data-parallel measurement")
+    ap.add_argument("--keep-freed-memory", action="store_true",
+                    help="glibc keeps freed memory for both implementations (kolit.core.keep_freed_memory): no page faults")
     args = ap.parse_args()
-    if args.ddp_worker: return ddp_worker(args.batch, args.repeats)
+    kept = keep_freed_memory() if args.keep_freed_memory else False
+    if args.keep_freed_memory and not kept: print("note: --keep-freed-memory has no effect here (the C library is not glibc)")
+    if args.ddp_worker: return ddp_worker(args.batch, args.repeats)  # torchrun passes --keep-freed-memory on
     threads = [int(t) for t in args.threads.split(",")]
     B = args.batch
 
@@ -250,7 +261,8 @@ def main():
     tiny_code = KOCode(tree, tiny(), tiny(KODecoderConfig()))
     load1 = os.getloadavg()[0]
     print(f"KO(8,2) (rm_tree(8, 2), {code.parameter_counts()}), batch {B}, torch {torch.__version__}, "
-          f"{os.cpu_count()} CPUs, load average {load1:.2f} at start, {time.strftime('%Y-%m-%d %H:%M')}")
+          f"{os.cpu_count()} CPUs ({torch.backends.cpu.get_cpu_capability()}), load average {load1:.2f} at start, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}; allocator: {'glibc keeps freed memory' if kept else 'default'}")
     if load1 > 0.5:
         print(f"note: the machine is loaded (another process uses a core): 2-thread numbers are pessimistic")
 
@@ -273,7 +285,7 @@ def main():
         finally:
             torch.set_default_dtype(torch.float32)
 
-    results = {}
+    results, cpu = {}, {}
     for nt in threads:
         torch.set_num_threads(nt)
         tr = kolit_trainer(code, B)
@@ -281,19 +293,22 @@ def main():
         if base is not None:
             bt = BaselineTrainer(base, B)
             fns += [lambda: bt.step(False), lambda: bt.step(True)]; names += ["baseline dec", "baseline enc"]
-        for name, t in zip(names, best_times(fns, args.repeats)): results[nt, name] = t
+        for name, r in zip(names, best_runs(fns, args.repeats)): results[nt, name], cpu[nt, name] = r["wall"], r
         print(f"  timed the training steps with {nt} thread(s) ({time.strftime('%H:%M')}, load average {os.getloadavg()[0]:.2f})", flush=True)
 
     print(f"\nTraining step of KO(8,2), B = {B} (forward, backward, Adam; best of {args.repeats} in turns)")
-    print(f"{'threads':>7} {'implementation':<16} {'step':<8} {'s/step':>8} {'steps/s':>8} {'samples/s':>10} {'speed-up':>9}")
+    print(f"{'threads':>7} {'implementation':<16} {'step':<8} {'s/step':>8} {'steps/s':>8} {'samples/s':>10} {'speed-up':>9}"
+          f" {'user s':>7} {'sys s':>6} {'page faults':>12}")
     for nt in threads:
         for who in ["kolit"] + (["baseline"] if base is not None else []):
             for step in ("dec", "enc"):
                 t = results[nt, f"{who} {step}"]
                 ref = results.get((nt, f"baseline {step}"))
                 sp = f"{ref / t:8.1f}x" if ref is not None else ""
-                print(f"{nt:>7} {who:<16} {step:<8} {t:8.3f} {1 / t:8.3f} {B / t:10,.0f} {sp:>9}")
-    ddp = None if args.no_ddp or (os.cpu_count() or 1) < 2 else ddp_times(B, args.repeats)
+                c = cpu[nt, f"{who} {step}"]
+                print(f"{nt:>7} {who:<16} {step:<8} {t:8.3f} {1 / t:8.3f} {B / t:10,.0f} {sp:>9}"
+                      f" {c['user']:7.2f} {c['sys']:6.2f} {c['faults']:12,}")
+    ddp = None if args.no_ddp or (os.cpu_count() or 1) < 2 else ddp_times(B, args.repeats, kept)
     if ddp is not None:  # the whole batch B split over 2 processes x 1 thread: the way kolit uses 2 cores
         for step in ("dec", "enc"):
             t = ddp[step]

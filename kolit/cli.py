@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from .core import BER_COLUMNS, CHANNELS, code_transceiver, simulate_ber, bpsk, resolve_device
+from .core import BER_COLUMNS, CHANNELS, code_transceiver, simulate_ber, bpsk, resolve_device, keep_freed_memory_by_default
 
 # %% ../nbs/10_cli.ipynb #58cfcc6d
 class CLIError(Exception):
@@ -287,6 +287,7 @@ def main(argv=None):
     "Console entry point: `kolit <command> [options]`."
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory_by_default()  # batches reuse mapped pages (00_core, Memory); KOLIT_KEEP_FREED_MEMORY=0 opts out
     try: _run(args, parser)
     except CLIError as e:
         sys.stderr.write(f"kolit {args.command}: error: {e}\n")

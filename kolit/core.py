@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['SNR_CONVENTIONS', 'INV_VAR_OFFSET_DB', 'CHANNELS', 'BER_COLUMNS', 'snr_to_sigma', 'sigma_to_snr', 'convert_snr',
            'esn0_to_ebn0', 'bpsk', 'hard_decision', 'llr_awgn', 'resolve_device', 'make_generator', 'random_bits',
-           'AWGN', 'RayleighFast', 'Bursty', 'get_channel', 'BERPoint', 'clopper_pearson', 'ber_point', 'BERTable',
-           'simulate_ber', 'code_transceiver', 'snr_at_error_rate', 'ber_figure']
+           'keep_freed_memory', 'keep_freed_memory_by_default', 'AWGN', 'RayleighFast', 'Bursty', 'get_channel',
+           'BERPoint', 'clopper_pearson', 'ber_point', 'BERTable', 'simulate_ber', 'code_transceiver',
+           'snr_at_error_rate', 'ber_figure']
 
 # %% ../nbs/00_core.ipynb #d4d65ad8
 import math
@@ -111,6 +112,28 @@ def random_bits(batch: int,  # number of messages
                ) -> torch.Tensor:  # (batch, k) uniform bits in {0., 1.}
     "Uniform random message bits."
     return torch.randint(0, 2, (batch, k), generator=generator, device=generator.device).to(torch.get_default_dtype())
+
+# %% ../nbs/00_core.ipynb #2a446e1e
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters (glibc's malloc.h)
+_GLIBC_DEFAULTS = {_M_TRIM_THRESHOLD: 128 * 1024, _M_MMAP_MAX: 65536}  # glibc's documented defaults
+
+
+def keep_freed_memory(enabled: bool = True,  # True: keep freed memory for reuse; False: glibc's defaults again
+                     ) -> bool:  # True where glibc took the setting, False where the C library is not glibc
+    "Make glibc's malloc keep freed memory (no mmap per large block, no trimming): later batches reuse mapped pages."
+    if not isinstance(enabled, bool): raise ValueError(f"enabled must be True or False, got {enabled!r}")
+    import ctypes, platform, sys
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc": return False
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    values = {_M_MMAP_MAX: 0, _M_TRIM_THRESHOLD: 2**31 - 1} if enabled else _GLIBC_DEFAULTS
+    return all(mallopt(param, value) == 1 for param, value in values.items())
+
+
+def keep_freed_memory_by_default() -> bool:
+    "keep_freed_memory() unless the environment sets KOLIT_KEEP_FREED_MEMORY=0 (what kolit's command line calls)."
+    import os
+    return os.environ.get("KOLIT_KEEP_FREED_MEMORY", "1") != "0" and keep_freed_memory()
 
 # %% ../nbs/00_core.ipynb #b51edb74
 @dataclass(frozen=True)

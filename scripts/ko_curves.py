@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from kolit.core import simulate_ber
+from kolit.core import keep_freed_memory_by_default, simulate_ber
 from kolit.ko import load
 from kolit.ko_train import MAX_MAP_TRAIN_K, map_transceiver
 from kolit.ko_weights import SHIPPED
@@ -55,6 +55,7 @@ def main(argv=None):
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
+    keep_freed_memory_by_default()  # kolit.core: batches reuse mapped pages (KOLIT_KEEP_FREED_MEMORY=0 opts out)
     os.makedirs(a.out, exist_ok=True)
     for name in a.names:
         t0 = time.time()

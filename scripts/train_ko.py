@@ -29,6 +29,7 @@ import time
 
 import torch
 
+from kolit.core import keep_freed_memory_by_default
 from kolit.ko import KOConfig, KODecoderConfig, tiny
 from kolit.ko_train import profile, train_folder
 from kolit.ko_weights import SHIPPED, WEIGHTS_DIR, save_code
@@ -70,6 +71,7 @@ def main(argv=None):
     p.add_argument("--lr-drop", type=float, default=0.1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
+    keep_freed_memory_by_default()  # kolit.core: batches reuse mapped pages (KOLIT_KEEP_FREED_MEMORY=0 opts out)
     code, enc, dec, over = RECIPES[a.name]
     schedule = {} if a.epochs is None else dict(epochs=a.epochs)  # the fields a resumed run may change
     if a.lr_drop_step is not None: schedule.update(lr_drop_step=a.lr_drop_step, lr_drop=a.lr_drop)
