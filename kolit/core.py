@@ -118,7 +118,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters (glibc's malloc.h)
 _GLIBC_DEFAULTS = {_M_TRIM_THRESHOLD: 128 * 1024, _M_MMAP_MAX: 65536}  # glibc's documented defaults
 
 
-def keep_freed_memory(enabled: bool = True,  # True: keep freed memory for reuse; False: glibc's defaults again
+def keep_freed_memory(enabled: bool = True,  # True: keep freed memory; False: glibc's default values again
                      ) -> bool:  # True where glibc took the setting, False where the C library is not glibc
     "Make glibc's malloc keep freed memory (no mmap per large block, no trimming): later batches reuse mapped pages."
     if not isinstance(enabled, bool): raise ValueError(f"enabled must be True or False, got {enabled!r}")
