@@ -285,7 +285,7 @@ def main():
         finally:
             torch.set_default_dtype(torch.float32)
 
-    results, cpu = {}, {}
+    runs = {}  # (threads, name) -> the fastest call's wall, user, sys and page faults
     for nt in threads:
         torch.set_num_threads(nt)
         tr = kolit_trainer(code, B)
@@ -293,9 +293,10 @@ def main():
         if base is not None:
             bt = BaselineTrainer(base, B)
             fns += [lambda: bt.step(False), lambda: bt.step(True)]; names += ["baseline dec", "baseline enc"]
-        for name, r in zip(names, best_runs(fns, args.repeats)): results[nt, name], cpu[nt, name] = r["wall"], r
+        runs.update(((nt, name), r) for name, r in zip(names, best_runs(fns, args.repeats)))
         print(f"  timed the training steps with {nt} thread(s) ({time.strftime('%H:%M')}, load average {os.getloadavg()[0]:.2f})", flush=True)
 
+    results = {key: r["wall"] for key, r in runs.items()}
     print(f"\nTraining step of KO(8,2), B = {B} (forward, backward, Adam; best of {args.repeats} in turns)")
     print(f"{'threads':>7} {'implementation':<16} {'step':<8} {'s/step':>8} {'steps/s':>8} {'samples/s':>10} {'speed-up':>9}"
           f" {'user s':>7} {'sys s':>6} {'page faults':>12}")
@@ -305,7 +306,7 @@ def main():
                 t = results[nt, f"{who} {step}"]
                 ref = results.get((nt, f"baseline {step}"))
                 sp = f"{ref / t:8.1f}x" if ref is not None else ""
-                c = cpu[nt, f"{who} {step}"]
+                c = runs[nt, f"{who} {step}"]
                 print(f"{nt:>7} {who:<16} {step:<8} {t:8.3f} {1 / t:8.3f} {B / t:10,.0f} {sp:>9}"
                       f" {c['user']:7.2f} {c['sys']:6.2f} {c['faults']:12,}")
     ddp = None if args.no_ddp or (os.cpu_count() or 1) < 2 else ddp_times(B, args.repeats, kept)
