@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['KO_DECODERS', 'MOE_METHODS', 'CLIError', 'positive_int', 'nonneg_int', 'finite_float', 'ko_transceiver',
-           'ber_command', 'build_parser', 'moe_command', 'train_command', 'main']
+           'smap_transceiver', 'ber_command', 'build_parser', 'moe_command', 'train_command', 'main']
 
 # %% ../nbs/10_cli.ipynb #e6965bdd
 import argparse
@@ -55,7 +55,7 @@ def finite_float(text):
     return v
 
 # %% ../nbs/10_cli.ipynb #806a7b37
-KO_DECODERS = ("ko", "map")  # decoders of a trained KO code
+KO_DECODERS = ("ko", "map", "smap")  # decoders of a trained KO code
 
 
 def ko_transceiver(name: str,  # shipped name or path (what follows "ko:")
@@ -63,7 +63,7 @@ def ko_transceiver(name: str,  # shipped name or path (what follows "ko:")
                    channel: str = "awgn",
                    device=None,
                   ):
-    "The transceiver of a trained KO code with its KO decoder or the exact MAP decoder of its codebook."
+    "The transceiver of a trained KO code with its KO decoder, or the exact MAP or successive MAP decoder of its codebook."
     from kolit.ko import load
     from kolit.ko_train import map_transceiver
     try: code = load(name, device)
@@ -71,12 +71,20 @@ def ko_transceiver(name: str,  # shipped name or path (what follows "ko:")
     if decoder not in KO_DECODERS:
         raise CLIError("--decoder", f"must be one of {KO_DECODERS} for a KO code, got {decoder!r}")
     if decoder == "ko": return code.k, code.transceiver(channel)
+    if decoder == "smap": return code.k, smap_transceiver(code, channel)
     try: return code.k, map_transceiver(code, channel)
     except ValueError as e: raise CLIError("--decoder", f"map enumerates 2^k codewords: {e}") from None
 
 
+def smap_transceiver(code, channel):
+    "`--decoder smap`: successive MAP on the codebook of a KOCode or PlotkinTree (k <= 16), errors naming --decoder."
+    from kolit.ko_decoding import successive_map_transceiver
+    try: return successive_map_transceiver(code, channel)
+    except ValueError as e: raise CLIError("--decoder", f"smap enumerates 2^k codewords: {e}") from None
+
+
 def ber_command(code: str,  # "rm:M:R", "polar:N:K" or "ko:NAME" (a trained KO code)
-                decoder: str = None,  # "dumer" (default), "dumer-minsum", "scl:L", "map"; for ko: "ko" (default) or "map"
+                decoder: str = None,  # "dumer" (default), "dumer-minsum", "scl:L", "map", "smap"; for ko: "ko" (default), "map", "smap"
                 snr: list = (-6.0, -5.0, -4.0),  # Es/N0 points in dB
                 max_codewords: int = 100_000,  # per SNR point
                 target_block_errors: int = 100,  # per SNR point
@@ -95,10 +103,12 @@ def ber_command(code: str,  # "rm:M:R", "polar:N:K" or "ko:NAME" (a trained KO c
     else:
         try: tree = parse_code(code)
         except ValueError as e: raise CLIError("--code", f"{e}, or ko:NAME for a trained KO code") from None
-        try: dec = make_decoder(tree, decoder or "dumer")
-        except ValueError as e: raise CLIError("--decoder", str(e)) from None
-        trx = code_transceiver(encode=lambda b: bpsk(encode(tree, b)), decode=lambda y, llr: dec(llr),
-                               k=tree.k, channel=channel)
+        if decoder == "smap": trx = smap_transceiver(tree, channel)
+        else:
+            try: dec = make_decoder(tree, decoder or "dumer")
+            except ValueError as e: raise CLIError("--decoder", f"{e}, or 'smap' (successive MAP, k <= 16)") from None
+            trx = code_transceiver(encode=lambda b: bpsk(encode(tree, b)), decode=lambda y, llr: dec(llr),
+                                   k=tree.k, channel=channel)
     return simulate_ber(trx, list(snr), max_codewords=max_codewords, target_block_errors=target_block_errors,
                         batch_size=batch_size, seed=seed, device=dev, progress=progress)
 
@@ -111,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("ber", help="BER/BLER of a code and decoder over AWGN, Rayleigh or bursty noise")
     b.add_argument("--code", required=True, help="rm:M:R (0<=R<=M<=12), polar:N:K (N a power of 2, K<=N), or ko:NAME "
                    "(a shipped KO code: ko-polar-64-7, ko-6-1, ko-8-2, tinyko-8-2; or a weight file / kolit train folder)")
-    b.add_argument("--decoder", default=None, help="dumer | dumer-minsum | scl:L | map (default dumer); for ko: ko | map (default ko)")
+    b.add_argument("--decoder", default=None, help="dumer | dumer-minsum | scl:L | map | smap (default dumer); for ko: ko | map | smap (default ko); "
+                   "map and smap (successive MAP) need k <= 16")
     b.add_argument("--snr", type=finite_float, nargs="+", default=[-6.0, -5.0, -4.0], help="Es/N0 points (dB)")
     b.add_argument("--max-codewords", type=positive_int, default=100_000, help="codewords per SNR at most")
     b.add_argument("--target-block-errors", type=positive_int, default=100, help="stop a point at this many block errors")

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['OP_RULES', 'DATA_DIR', 'OpCosts', 'decoding_operations', 'decoding_time', 'ko_list_decode', 'ko_list_transceiver',
-           'load_ablations', 'successive_map_decoder', 'repro_complexity', 'repro_list', 'repro_ablations']
+           'load_ablations', 'successive_map_decoder', 'successive_map_transceiver', 'repro_complexity', 'repro_list',
+           'repro_ablations']
 
 # %% ../nbs/07e_ko_decoding.ipynb #206b8e76
 import json
@@ -186,6 +187,17 @@ def successive_map_decoder(code,  # KOCode or PlotkinTree (its classical code), 
             score = score.masked_fill(val[None] != best[:, None], float("-inf"))  # keep the codewords that agree
         return bits
     return decode
+
+
+def successive_map_transceiver(code,  # KOCode or PlotkinTree, k <= MAX_MAP_TRAIN_K
+                               channel="awgn",  # channel name or object; the decoder's posteriors are AWGN's at snr_db
+                              ):
+    "The simulate_ber transceiver of a code decoded by successive MAP (`kolit ber --decoder smap`)."
+    ch, enc, dec, k = get_channel(channel), _encoder(code), successive_map_decoder(code), _tree(code).k
+    def run(batch, snr_db, generator):
+        bits = random_bits(batch, k, generator)
+        return bits, dec(ch(enc(bits), snr_db, generator), snr_db)
+    return run
 
 # %% ../nbs/07e_ko_decoding.ipynb #f55a37b7
 @reproduction("ko-complexity", "KO codes: operations and time of decoding", "§4.4.5, §4.6")

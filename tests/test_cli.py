@@ -30,7 +30,7 @@ def test_ber_json_contract_and_seed():
     assert json.loads(run(*args).stdout) == rows  # equal seeds, equal tables
 
 
-@pytest.mark.parametrize("decoder", ["dumer-minsum", "scl:4", "map"])
+@pytest.mark.parametrize("decoder", ["dumer-minsum", "scl:4", "map", "smap"])
 def test_ber_decoders_polar(decoder):
     rows = json.loads(run("ber", "--code", "polar:64:7", "--decoder", decoder, "--snr", "-4",
                           "--max-codewords", "2000", "--json", "--no-progress").stdout)
@@ -46,6 +46,7 @@ def test_ber_decoders_polar(decoder):
     (["--code", "rm:6:1", "--target-block-errors", "0"], "--target-block-errors"),
     (["--code", "rm:6:1", "--decoder", "bp"], "--decoder"),
     (["--code", "rm:6:1", "--decoder", "scl:0"], "--decoder"),
+    (["--code", "rm:8:2", "--decoder", "smap"], "--decoder"),  # k = 37: 2^k codewords cannot be enumerated
     (["--code", "rm:6:1", "--channel", "bsc"], "--channel"),
 ])
 def test_bad_input_one_line(args, argument):
