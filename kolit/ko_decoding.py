@@ -166,13 +166,13 @@ def successive_map_decoder(code,  # KOCode or PlotkinTree (its classical code), 
     tree = _tree(code)
     if tree.k > MAX_MAP_TRAIN_K:
         raise ValueError(f"code must have k <= {MAX_MAP_TRAIN_K} to enumerate its 2^k codewords, got k={tree.k}")
-    msgs = all_messages(tree.k)
-    book = _encoder(code)(msgs)  # (2^k, n), row i encodes msgs[i]
+    msgs = all_messages(tree.k, next(code.parameters()).device if isinstance(code, KOCode) else None)
+    book = _encoder(code)(msgs)  # (2^k, n), row i encodes msgs[i], on the code's device
     groups = []  # per leaf carrying bits: its message span and each codeword's value of those bits
     for t in leaves(tree):
         if t.tree.k == 0: continue
         a, e = t.offset, t.offset + t.tree.k
-        groups.append((a, e, (msgs[:, a:e].long() << torch.arange(e - a)).sum(-1)))
+        groups.append((a, e, (msgs[:, a:e].long() << torch.arange(e - a, device=msgs.device)).sum(-1)))
 
     def decode(y, snr_db):
         if y.ndim != 2 or y.shape[-1] != tree.n: raise ValueError(f"y must have shape (batch, {tree.n}), got {tuple(y.shape)}")

@@ -1,4 +1,4 @@
-"""kolit.ko_decoding: operation counts, the KO list decoder and the stored ablations, on several trees."""
+"""kolit.ko_decoding: operation counts, the KO list decoder, the stored ablations and successive MAP, on several trees."""
 import pytest
 import torch
 
@@ -67,3 +67,28 @@ def test_operation_counts(m, r):
 
 def test_stored_ablations_are_optional():
     assert load_ablations("/nonexistent/ablations.json") is None
+
+
+@pytest.mark.parametrize("name", list(TREES))
+def test_successive_map_noiseless_and_no_worse_than_sc(name):
+    from kolit.ko_decoding import successive_map_decoder
+    tree = TREES[name]
+    code = KOCode(tree, KOConfig(init_std=0.1))  # a KO codebook, not the classical one
+    smap = successive_map_decoder(code)
+    bits, _ = noisy(code, 300, 0.0)
+    with torch.no_grad(): x = code.encode(bits)
+    assert torch.equal(smap(x, 40.0), bits)
+    zero = classical_code(tree)  # the classical code: successive MAP must beat Dumer's decoder on the same noise
+    cb, cy = noisy(zero, 4000, -2.0, seed=1)
+    sc_err = (zero.decode(cy, -2.0, hard=True) != cb).sum()
+    assert (successive_map_decoder(tree)(cy, -2.0) != cb).sum() <= sc_err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_successive_map_cuda_matches_cpu():
+    from kolit.ko_decoding import successive_map_decoder
+    code = KOCode(polar_tree(64, 7), KOConfig(init_std=0.1))
+    bits, y = noisy(code, 500, -4.0)
+    cpu = successive_map_decoder(code)(y, -4.0)
+    gpu = successive_map_decoder(code.to("cuda"))(y.cuda(), -4.0)
+    assert gpu.is_cuda and (gpu.cpu() != cpu).float().mean() < 0.01
