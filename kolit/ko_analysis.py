@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['classical_code', 'shipped_code', 'sample_codebook', 'gaussian_codebook', 'pairwise_distances',
-           'rm2_weight_distribution', 'distance_summary', 'distance_figure', 'LeafBLER', 'leaf_labels', 'leaf_bler',
-           'leaf_bler_figure', 'robustness', 'robustness_figure', 'PAPR', 'papr', 'papr_figure', 'repro_distances',
-           'repro_leaf_bler', 'repro_robustness', 'repro_papr']
+           'rm2_weight_distribution', 'distance_summary', 'distance_figure', 'LeafBLER', 'leaf_spans',
+           'first_wrong_leaves', 'leaf_labels', 'leaf_bler', 'leaf_bler_figure', 'robustness', 'robustness_figure',
+           'PAPR', 'papr', 'papr_figure', 'repro_distances', 'repro_leaf_bler', 'repro_robustness', 'repro_papr']
 
 # %% ../nbs/07d_ko_analyses.ipynb #73e97248
 import math
@@ -176,6 +176,20 @@ class LeafBLER:
                 for i, s in enumerate(self.snr_db) for j, leaf in enumerate(self.leaves)]
 
 
+def leaf_spans(tree: PlotkinTree) -> list:
+    "Message-bit spans (start, end) of the leaves that carry bits, in decoding order."
+    return [(t.offset, t.offset + t.tree.k) for t in leaves(tree) if t.tree.k > 0]
+
+
+def first_wrong_leaves(wrong: torch.Tensor,  # (batch, k) wrong message bits
+                       spans: list,  # leaf_spans(tree)
+                      ) -> np.ndarray:  # (L,) codewords whose first wrong leaf is leaf i
+    "Counts of the first wrong leaf per codeword (the terms of Eq. 4.4, unnormalised)."
+    leaf_wrong = torch.stack([wrong[:, a:e].any(-1) for a, e in spans], -1)  # (batch, L)
+    first_leaf = leaf_wrong.to(torch.int8).argmax(-1)[leaf_wrong.any(-1)]  # index of the first wrong leaf
+    return np.bincount(first_leaf.cpu().numpy(), minlength=len(spans))
+
+
 def leaf_labels(tree: PlotkinTree) -> list:
     "Names of the leaves that carry message bits, in decoding order (repeated names get '#2', '#3', ...)."
     names, seen = [], {}
@@ -202,7 +216,7 @@ def leaf_bler(code,  # KOCode or PlotkinTree
         if not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int, got {v!r}")
     tree, ch = _tree(code), get_channel(channel)
     enc, dec = _encoder(code), _decoder(code, hard, decoder, channel)
-    spans = [(t.offset, t.offset + t.tree.k) for t in leaves(tree) if t.tree.k > 0]
+    spans = leaf_spans(tree)
     first = np.zeros((len(snrs_db), len(spans)), dtype=np.int64)
     blocks = np.zeros(len(snrs_db), dtype=np.int64)
     for i, snr in enumerate(snrs_db):
@@ -212,10 +226,7 @@ def leaf_bler(code,  # KOCode or PlotkinTree
             b = min(batch_size, codewords - done)
             bits = random_bits(b, tree.k, g)
             wrong = dec(ch(enc(bits), float(snr), g), float(snr)) != bits  # (b, k)
-            leaf_wrong = torch.stack([wrong[:, a:e].any(-1) for a, e in spans], -1)  # (b, L)
-            any_wrong = leaf_wrong.any(-1)
-            first_leaf = leaf_wrong.to(torch.int8).argmax(-1)[any_wrong]  # index of the first wrong leaf
-            first[i] += np.bincount(first_leaf.cpu().numpy(), minlength=len(spans))
+            first[i] += first_wrong_leaves(wrong, spans)
             blocks[i] += int(wrong.any(-1).sum())
             done += b
     return LeafBLER(list(map(float, snrs_db)), leaf_labels(tree), first, blocks, codewords)

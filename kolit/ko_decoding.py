@@ -20,7 +20,7 @@ from .core import (BERPoint, BERTable, ber_figure, get_channel, make_generator, 
                         snr_to_sigma)
 from .ko import KOCode, KOConfig, KODecoder, KODecoderConfig, tiny
 from .ko_train import MAX_MAP_TRAIN_K, all_messages
-from .ko_analysis import _decoder, _encoder, _ko82_or_untrained, _tree
+from .ko_analysis import _decoder, _encoder, _ko82_or_untrained, _tree, leaf_spans
 from .plotkin import (ListDecoded, PlotkinTree, backtrack, check_list_size, decoder_transceiver, internal_nodes,
                            leaves, lse, rm_tree, scl_recurse, take_paths)
 from .reproduce import ReproResult, reproduction, row
@@ -168,11 +168,8 @@ def successive_map_decoder(code,  # KOCode or PlotkinTree (its classical code), 
         raise ValueError(f"code must have k <= {MAX_MAP_TRAIN_K} to enumerate its 2^k codewords, got k={tree.k}")
     msgs = all_messages(tree.k, next(code.parameters()).device if isinstance(code, KOCode) else None)
     book = _encoder(code)(msgs)  # (2^k, n), row i encodes msgs[i], on the code's device
-    groups = []  # per leaf carrying bits: its message span and each codeword's value of those bits
-    for t in leaves(tree):
-        if t.tree.k == 0: continue
-        a, e = t.offset, t.offset + t.tree.k
-        groups.append((a, e, (msgs[:, a:e].long() << torch.arange(e - a, device=msgs.device)).sum(-1)))
+    groups = [(a, e, (msgs[:, a:e].long() << torch.arange(e - a, device=msgs.device)).sum(-1))  # each codeword's
+              for a, e in leaf_spans(tree)]  # value of each leaf's bits
 
     def decode(y, snr_db):
         if y.ndim != 2 or y.shape[-1] != tree.n: raise ValueError(f"y must have shape (batch, {tree.n}), got {tuple(y.shape)}")

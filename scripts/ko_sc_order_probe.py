@@ -30,7 +30,8 @@ from kolit.core import ber_point, bpsk, keep_freed_memory_by_default, make_gener
 from kolit.ko import load
 from kolit.ko_decoding import successive_map_decoder
 from kolit.ko_train import all_messages, codebook_llr
-from kolit.plotkin import encode, leaves, make_decoder, parse_code
+from kolit.ko_analysis import first_wrong_leaves, leaf_spans
+from kolit.plotkin import encode, make_decoder, parse_code
 
 SNRS = [-5.0, -4.5, -4.0, -3.5, -3.0]
 CODES = ["ko-polar-64-7", "polar:64:7", "ko-6-1", "rm:6:1"]
@@ -50,12 +51,12 @@ def run(name, n_cw, chunk=20_000, seed=5):
     code, enc, sc = get_code(name)
     tree, smap, msgs = getattr(code, "tree", code), successive_map_decoder(code), all_messages(code.k)
     with torch.no_grad(): book = enc(msgs).to(torch.get_default_dtype())
-    groups = [(l.offset, l.tree.k) for l in leaves(tree) if l.tree.k > 0]
+    spans = leaf_spans(tree)
     out = {d: dict(points=[], first_wrong_leaf=[]) for d in ("sc", "smap", "map")}
     t0 = time.time()
     for s in SNRS:
         sigma, g = snr_to_sigma(s), make_generator(seed, "cpu")
-        errs = {d: [0, 0.0, 0, torch.zeros(len(groups), dtype=torch.long)] for d in out}  # bits, Σ bits², blocks, Eq. 4.4
+        errs = {d: [0, 0.0, 0, 0] for d in out}  # bits, Σ bits², blocks, first wrong leaves (Eq. 4.4)
         with torch.no_grad():
             for _ in range(n_cw // chunk):
                 b = random_bits(chunk, tree.k, g)
@@ -65,15 +66,13 @@ def run(name, n_cw, chunk=20_000, seed=5):
                     wrong = bh != b
                     per_cw = wrong.sum(-1).double()
                     errs[d][0] += int(per_cw.sum()); errs[d][1] += float((per_cw**2).sum()); errs[d][2] += int((per_cw > 0).sum())
-                    leaf_wrong = torch.stack([wrong[:, o:o + kl].any(-1) for o, kl in groups], -1)  # (chunk, leaves)
-                    first = leaf_wrong.to(torch.int8).argmax(-1)[leaf_wrong.any(-1)]  # Eq. 4.4: first wrong leaf
-                    errs[d][3] += torch.bincount(first, minlength=len(groups))
+                    errs[d][3] += first_wrong_leaves(wrong, spans)
         for d in out:
             out[d]["points"].append(asdict(ber_point(s, *errs[d][:3], n_cw, tree.k)))
             out[d]["first_wrong_leaf"].append(errs[d][3].tolist())  # codewords whose first wrong leaf is each leaf
         print(name, s, {d: (f"{out[d]['points'][-1]['ber']:.3g}", f"{out[d]['points'][-1]['bler']:.3g}") for d in out},
               f"{time.time() - t0:.0f}s", flush=True)
-    return dict(leaves=groups, codewords=n_cw, wall_s=round(time.time() - t0), **out)
+    return dict(leaves=[(a, e - a) for a, e in spans], codewords=n_cw, wall_s=round(time.time() - t0), **out)
 
 
 if __name__ == "__main__":
